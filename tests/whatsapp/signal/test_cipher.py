@@ -23,7 +23,7 @@ from .helpers import ALICE, BOB, bundle_of, make_device, pair
 
 
 async def test_prekey_then_normal_messages() -> None:
-    a, b, to_bob, to_alice = await pair()
+    _a, b, to_bob, to_alice = await pair()
     assert await to_bob.process_bundle(bundle_of(b)) is False
     first = await to_bob.encrypt(b"hello")
     second = await to_bob.encrypt(b"again")
@@ -56,7 +56,8 @@ async def test_long_conversation_out_of_order() -> None:
     rng = random.Random(7)
     for round_ in range(20):
         sender, receiver = (to_bob, to_alice) if round_ % 2 else (to_alice, to_bob)
-        batch = [(i, await sender.encrypt(f"{round_}-{i}".encode())) for i in range(rng.randint(1, 9))]
+        count = rng.randint(1, 9)
+        batch = [(i, await sender.encrypt(f"{round_}-{i}".encode())) for i in range(count)]
         rng.shuffle(batch)
         for i, enc in batch:
             assert enc.type == "msg"
