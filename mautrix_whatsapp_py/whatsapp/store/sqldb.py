@@ -37,7 +37,7 @@ import logging
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -61,7 +61,13 @@ class Row(Protocol):
 
     def __len__(self) -> int: ...
 
-    def keys(self) -> Any: ...
+    def __iter__(self) -> Iterator[Any]:
+        """The values, in column order."""
+        ...
+
+    def keys(self) -> Any:
+        """The column names (a list on SQLite, an iterator on PostgreSQL)."""
+        ...
 
 
 class DatabaseError(Exception):
