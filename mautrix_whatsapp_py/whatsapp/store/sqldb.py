@@ -19,7 +19,9 @@ methods need no connection argument to take part in a caller's transaction.
   its writes become part of the outer transaction.
 * A task started inside a transaction inherits the context but must not use the transaction's
   connection concurrently: its queries raise :class:`TransactionError` while the transaction is
-  open (after the transaction ends they run normally).
+  open (after the transaction ends they run normally). Note that on Python 3.11
+  ``asyncio.wait_for`` and ``asyncio.gather`` run their coroutines as new tasks; inside a
+  transaction use ``asyncio.timeout()`` and sequential awaits instead.
 * On PostgreSQL each transaction holds one pooled connection; other tasks keep using the pool.
 * SQLite has a single connection and a single writer: an :class:`asyncio.Lock` serialises
   transactions (``BEGIN IMMEDIATE``, so the write lock is taken up front and a transaction never
@@ -374,8 +376,8 @@ class PostgresDatabase(Database):
                 try:
                     await tr.rollback()
                 except _PG_ERRORS:
-                    # The original exception matters more; a connection whose rollback failed
-                    # is discarded by the pool on release.
+                    # The original exception matters more; on release the pool rolls the
+                    # connection back again or, if that fails too, terminates it.
                     log.warning("ROLLBACK failed", exc_info=True)
                 raise
             else:

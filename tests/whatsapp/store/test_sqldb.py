@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -297,3 +298,16 @@ async def test_reader_does_not_see_uncommitted(db: Database) -> None:
     # PostgreSQL answers at once from committed data; SQLite waits for the writer. Either way
     # the rolled-back row is never seen.
     assert await reader == {}
+
+
+async def test_placeholder_orders_bind_like_postgres(db: Database) -> None:
+    # Every sequence of 4 placeholders over $1..$3 that uses all three (PostgreSQL rejects a
+    # parameter it cannot type), so repeats and every order are covered on both backends.
+    args = ("x", "y", "z")
+    for order in itertools.product((1, 2, 3), repeat=4):
+        if set(order) != {1, 2, 3}:
+            continue
+        columns = ", ".join(f"CAST(${n} AS TEXT)" for n in order)
+        row = await db.fetchrow(f"SELECT {columns}", *args)
+        assert row is not None
+        assert tuple(row) == tuple(args[n - 1] for n in order), order
