@@ -23,6 +23,9 @@ methods need no connection argument to take part in a caller's transaction.
   ``asyncio.wait_for`` and ``asyncio.gather`` run their coroutines as new tasks; inside a
   transaction use ``asyncio.timeout()`` and sequential awaits instead.
 * On PostgreSQL each transaction holds one pooled connection; other tasks keep using the pool.
+  After a failed statement PostgreSQL refuses further statements in the same transaction
+  (SQLite does not): to recover from an expected error, e.g. an :class:`IntegrityError`, run
+  the statement in a nested ``transaction()`` so only its savepoint is rolled back.
 * SQLite has a single connection and a single writer: an :class:`asyncio.Lock` serialises
   transactions (``BEGIN IMMEDIATE``, so the write lock is taken up front and a transaction never
   fails half-way for lock upgrade reasons) and also every statement outside a transaction, so
@@ -280,7 +283,8 @@ def _pg_error(e: Exception, query: str) -> QueryError:
     return cls(f"{type(e).__name__}: {message} [query: {query.strip()[:200]}]")
 
 
-_PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError)
+# OSError: a connection lost mid-query can surface as a plain socket error.
+_PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 class PostgresDatabase(Database):
@@ -375,7 +379,7 @@ class PostgresDatabase(Database):
                 state.active = False
                 try:
                     await tr.rollback()
-                except _PG_ERRORS:
+                except Exception:
                     # The original exception matters more; on release the pool rolls the
                     # connection back again or, if that fails too, terminates it.
                     log.warning("ROLLBACK failed", exc_info=True)
@@ -513,7 +517,7 @@ class SQLiteDatabase(Database):
                 state.active = False
                 try:
                     await conn.execute("ROLLBACK")
-                except sqlite3.Error:
+                except Exception:
                     log.warning("ROLLBACK failed", exc_info=True)
                 raise
             else:

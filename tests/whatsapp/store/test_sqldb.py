@@ -311,3 +311,15 @@ async def test_placeholder_orders_bind_like_postgres(db: Database) -> None:
         row = await db.fetchrow(f"SELECT {columns}", *args)
         assert row is not None
         assert tuple(row) == tuple(args[n - 1] for n in order), order
+
+
+async def test_recover_from_expected_error_with_savepoint(db: Database) -> None:
+    # The portable way to continue a transaction after an expected error (see module docs).
+    await make_table(db)
+    async with db.transaction():
+        await db.execute("INSERT INTO t (k, v) VALUES ($1, $2)", 1, "a")
+        with pytest.raises(IntegrityError):
+            async with db.transaction():
+                await db.execute("INSERT INTO t (k, v) VALUES ($1, $2)", 1, "dup")
+        await db.execute("INSERT INTO t (k, v) VALUES ($1, $2)", 2, "b")
+    assert await values(db) == {1: "a", 2: "b"}
