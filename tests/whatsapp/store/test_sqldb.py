@@ -6,6 +6,8 @@ import asyncio
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mautrix_whatsapp_py.whatsapp.store.sqldb import (
     Database,
@@ -323,3 +325,20 @@ async def test_recover_from_expected_error_with_savepoint(db: Database) -> None:
                 await db.execute("INSERT INTO t (k, v) VALUES ($1, $2)", 1, "dup")
         await db.execute("INSERT INTO t (k, v) VALUES ($1, $2)", 2, "b")
     assert await values(db) == {1: "a", 2: "b"}
+
+
+_FRAGMENTS = st.one_of(
+    st.integers(1, 120).map(lambda n: (f"${n}", f"?{n}")),
+    st.integers(0, 120).map(lambda n: (f"'a${n}''b'", f"'a${n}''b'")),
+    st.integers(0, 120).map(lambda n: (f'"c${n}"', f'"c${n}"')),
+    st.integers(0, 120).map(lambda n: (f"-- ${n} '\n", f"-- ${n} '\n")),
+    st.integers(0, 120).map(lambda n: (f"/* ${n} ' */", f"/* ${n} ' */")),
+    st.sampled_from([" ", ", ", "SELECT ", "x = ", "(", ")", "$$"]).map(lambda s: (s, s)),
+)
+
+
+@given(st.lists(_FRAGMENTS, max_size=30))
+def test_translate_placeholders_property(fragments: list[tuple[str, str]]) -> None:
+    query = "".join(f[0] for f in fragments)
+    expected = "".join(f[1] for f in fragments)
+    assert translate_placeholders(query) == expected
