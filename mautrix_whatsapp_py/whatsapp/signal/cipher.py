@@ -6,12 +6,12 @@ identity together inside ``store.transaction()``. A failed decrypt (bad MAC, unk
 replay, corruption) therefore changes nothing in the store.
 
 Operations on one address are serialised with a per-(store, address) lock, so two concurrent
-decrypts for the same device cannot both start from the same record.
+decrypts for the same device cannot both start from the same record. Parsed records are cached
+per store and reused only while the store returns the very bytes they were parsed from.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ from .errors import (
     SignalError,
 )
 from .keys import PreKeyBundle
+from .lock import address_lock
 from .session import SessionRecord, SessionState
 from .store import SignalStore
 from .wire import PreKeySignalMessage, SignalMessage
@@ -35,17 +36,45 @@ log = logging.getLogger(__name__)
 
 MessageType = Literal["msg", "pkmsg"]
 
-_locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+class _RecordCache:
+    """Parsed session records of one store, keyed by address, each with the bytes it parses.
+
+    A cached record is used only when the store hands back exactly those bytes, so the store
+    stays the source of truth; any failure while a record is being worked on drops the entry.
+    Saves parsing the record on every message.
+    """
+
+    MAX = 4096
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[bytes, SessionRecord]] = {}
+
+    def get(self, key: str, data: bytes) -> SessionRecord:
+        entry = self.entries.get(key)
+        if entry is not None and (entry[0] is data or entry[0] == data):
+            return entry[1]
+        return SessionRecord.deserialize(data)
+
+    def put(self, key: str, data: bytes, record: SessionRecord) -> None:
+        entries = self.entries
+        entries.pop(key, None)
+        entries[key] = (data, record)
+        if len(entries) > self.MAX:
+            del entries[next(iter(entries))]
+
+    def drop(self, key: str) -> None:
+        self.entries.pop(key, None)
 
 
-def address_lock(store: SignalStore, key: str) -> asyncio.Lock:
-    """The lock serialising operations on one address (or sender key name) of one store."""
-    lock_key = (id(store), key)
-    lock = _locks.get(lock_key)
-    if lock is None:
-        lock = asyncio.Lock()
-        _locks[lock_key] = lock
-    return lock
+_caches: weakref.WeakKeyDictionary[SignalStore, _RecordCache] = weakref.WeakKeyDictionary()
+
+
+def _cache_of(store: SignalStore) -> _RecordCache:
+    cache = _caches.get(store)
+    if cache is None:
+        cache = _caches[store] = _RecordCache()
+    return cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +106,30 @@ class SessionCipher:
         self.store = store
         self.address = address
         self._key = str(address)
+        self._cache = _cache_of(store)
 
     def __repr__(self) -> str:
         return f"<SessionCipher {self._key}>"
 
     async def _load(self) -> SessionRecord | None:
         data = await self.store.load_session(self.address)
-        return None if data is None else SessionRecord.deserialize(data)
+        if data is None:
+            self._cache.drop(self._key)
+            return None
+        return self._cache.get(self._key, data)
+
+    async def _save(self, record: SessionRecord) -> None:
+        data = record.serialize()
+        await self.store.store_session(self.address, data)
+        self._cache.put(self._key, data, record)
+
+    def _locked(self) -> address_lock:
+        # Any failure while a (possibly cached) record is being worked on forgets the cached
+        # copy, so the next operation starts again from the stored bytes.
+        return address_lock(self.store, self._key, self._drop_cached)
+
+    def _drop_cached(self) -> None:
+        self._cache.drop(self._key)
 
     async def has_session(self) -> bool:
         record = await self._load()
@@ -94,7 +140,7 @@ class SessionCipher:
 
         The previous session, if any, is archived (late messages on it still decrypt).
         """
-        async with address_lock(self.store, self._key):
+        async with self._locked():
             our_identity = await self.store.get_identity_key_pair()
             reg_id = await self.store.get_local_registration_id()
             state = builder.initiate(our_identity, reg_id, bundle)
@@ -102,19 +148,19 @@ class SessionCipher:
             record.promote_state(state)
             old_identity = await self.store.get_identity(self.address)
             async with self.store.transaction():
-                await self.store.store_session(self.address, record.serialize())
+                await self._save(record)
                 await self.store.save_identity(self.address, bundle.identity_key)
             return old_identity is not None and old_identity != bundle.identity_key
 
     async def encrypt(self, plaintext: bytes) -> EncryptResult:
         """Encrypt with the current session; ``pkmsg`` until the peer has answered."""
-        async with address_lock(self.store, self._key):
+        async with self._locked():
             record = await self._load()
             if record is None or record.current is None:
                 raise NoSessionError(f"no session with {self._key}")
             state = record.current
             body = ratchet.encrypt(state, plaintext)
-            await self.store.store_session(self.address, record.serialize())
+            await self._save(record)
         pending = state.pending_prekey
         if pending is None:
             return EncryptResult("msg", body)
@@ -143,12 +189,12 @@ class SessionCipher:
         java/go/rust do: the peer evidently still uses it).
         """
         message = SignalMessage.parse(data)
-        async with address_lock(self.store, self._key):
+        async with self._locked():
             record = await self._load()
             if record is None or (record.current is None and record.archived_count == 0):
                 raise NoSessionError(f"no session with {self._key}")
             plaintext = self._decrypt_with_record(record, message)
-            await self.store.store_session(self.address, record.serialize())
+            await self._save(record)
             return plaintext
 
     @staticmethod
@@ -178,7 +224,7 @@ class SessionCipher:
     async def decrypt_prekey_message(self, data: bytes) -> DecryptResult:
         """Decrypt a PreKeySignalMessage, building the responder session if it is new."""
         message = PreKeySignalMessage.parse(data)
-        async with address_lock(self.store, self._key):
+        async with self._locked():
             record = await self._load() or SessionRecord()
             state = record.find_by_base_key(message.base_key)
             used_prekey: int | None = None
@@ -190,7 +236,7 @@ class SessionCipher:
                 record.promote_state(state)
             old_identity = await self.store.get_identity(self.address)
             async with self.store.transaction():
-                await self.store.store_session(self.address, record.serialize())
+                await self._save(record)
                 if used_prekey is not None:
                     await self.store.remove_prekey(used_prekey)
                 await self.store.save_identity(self.address, message.identity_key)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from . import sender_key
 from .address import SenderKeyName
-from .cipher import address_lock
 from .errors import NoSessionError
+from .lock import address_lock
 from .sender_key import SenderKeyRecord
 from .store import SignalStore
 from .wire import SenderKeyDistributionMessage

@@ -5,10 +5,12 @@ A :class:`SessionState` is one Double Ratchet session with one remote device. A
 (previous) ones, newest first, so that late messages for a replaced session still decrypt, as
 libsignal keeps them (libsignal-node: 40 closed sessions).
 
-Serialized form (opaque to stores): one format byte :data:`RECORD_FORMAT` followed by protobuf
-fields: ``1`` the current state, ``2`` (repeated) archived states, each a nested message of the
-schema in :meth:`SessionState.serialize`. Archived states stay as bytes until touched, so
-loading and saving a record with many archived states costs almost nothing.
+Serialized form (opaque to stores; all integers big-endian): one format byte
+:data:`RECORD_FORMAT`, then the current state as ``u32 length || state`` (length 0: none), then
+``u16 count`` archived states, each ``u32 length || state``. A state is a fixed-layout header
+(:data:`_HEADER`) followed by its receiver chains; fixed layouts parse with one ``struct`` call,
+which is what makes loading and saving a record on every message cheap. Archived states stay as
+bytes until touched.
 """
 
 from __future__ import annotations
@@ -18,13 +20,21 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidMessageError
 from .keys import KeyPair
-from .wire import field_bytes, field_int, iter_fields
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 MAX_ARCHIVED_STATES = 40
 MAX_RECEIVER_CHAINS = 5
 MAX_SKIPPED_KEYS = 2000  # per receiver chain; the oldest are dropped beyond this
 _SKIPPED = struct.Struct(">I32s")
+_NO_PREKEY = 0xFFFFFFFF
+# local identity, remote identity, root key, ratchet public, ratchet private, sender chain key,
+# base key, sender counter, previous counter, remote reg id, local reg id,
+# pending flag, pending one-time prekey id, pending signed prekey id, receiver chain count
+_HEADER = struct.Struct(">33s33s32s33s32s32s33sIIIIBIIB")
+# ratchet key, chain key, counter, skipped count
+_CHAIN = struct.Struct(">33s32sII")
+_LEN = struct.Struct(">I")
+_COUNT = struct.Struct(">H")
 
 
 @dataclass(slots=True)
@@ -41,33 +51,24 @@ class ReceiverChain:
     skipped: dict[int, bytes] = field(default_factory=dict, repr=False)
 
     def serialize(self) -> bytes:
-        parts = [
-            field_bytes(1, self.ratchet_key),
-            field_bytes(2, self.chain_key),
-            field_int(3, self.counter),
-        ]
-        if self.skipped:
-            pack = _SKIPPED.pack
-            parts.append(field_bytes(4, b"".join(pack(c, s) for c, s in self.skipped.items())))
-        return b"".join(parts)
+        head = _CHAIN.pack(self.ratchet_key, self.chain_key, self.counter, len(self.skipped))
+        if not self.skipped:
+            return head
+        pack = _SKIPPED.pack
+        return head + b"".join([pack(c, s) for c, s in self.skipped.items()])
 
     @classmethod
-    def deserialize(cls, data: bytes) -> ReceiverChain:
-        ratchet_key = chain_key = b""
-        counter = 0
+    def deserialize_from(cls, data: bytes, offset: int) -> tuple[ReceiverChain, int]:
+        ratchet_key, chain_key, counter, n_skipped = _CHAIN.unpack_from(data, offset)
+        offset += _CHAIN.size
         skipped: dict[int, bytes] = {}
-        for number, value in iter_fields(data):
-            if number == 1 and isinstance(value, bytes):
-                ratchet_key = value
-            elif number == 2 and isinstance(value, bytes):
-                chain_key = value
-            elif number == 3 and isinstance(value, int):
-                counter = value
-            elif number == 4 and isinstance(value, bytes):
-                if len(value) % _SKIPPED.size:
-                    raise InvalidMessageError("corrupt skipped key list")
-                skipped = dict(_SKIPPED.iter_unpack(value))
-        return cls(ratchet_key, chain_key, counter, skipped)
+        if n_skipped:
+            end = offset + n_skipped * _SKIPPED.size
+            if end > len(data):
+                raise InvalidMessageError("corrupt skipped key list")
+            skipped = dict(_SKIPPED.iter_unpack(data[offset:end]))
+            offset = end
+        return cls(ratchet_key, chain_key, counter, skipped), offset
 
 
 @dataclass(slots=True)
@@ -77,25 +78,6 @@ class PendingPreKey:
     prekey_id: int | None
     signed_prekey_id: int
     base_key: bytes
-
-    def serialize(self) -> bytes:
-        parts = [] if self.prekey_id is None else [field_int(1, self.prekey_id)]
-        parts += (field_int(2, self.signed_prekey_id), field_bytes(3, self.base_key))
-        return b"".join(parts)
-
-    @classmethod
-    def deserialize(cls, data: bytes) -> PendingPreKey:
-        prekey_id: int | None = None
-        signed_prekey_id = 0
-        base_key = b""
-        for number, value in iter_fields(data):
-            if number == 1 and isinstance(value, int):
-                prekey_id = value
-            elif number == 2 and isinstance(value, int):
-                signed_prekey_id = value
-            elif number == 3 and isinstance(value, bytes):
-                base_key = value
-        return cls(prekey_id, signed_prekey_id, base_key)
 
 
 @dataclass(slots=True)
@@ -130,65 +112,80 @@ class SessionState:
         del self.receiver_chains[MAX_RECEIVER_CHAINS:]
 
     def serialize(self) -> bytes:
-        parts = [
-            field_bytes(1, self.local_identity),
-            field_bytes(2, self.remote_identity),
-            field_bytes(3, self.root_key),
-            field_bytes(4, self.sender_ratchet.public),
-            field_bytes(5, self.sender_ratchet.private),
-            field_bytes(6, self.sender_chain_key),
-            field_int(7, self.sender_counter),
-            field_int(8, self.previous_counter),
-            field_bytes(9, self.base_key),
-            field_int(10, self.remote_registration_id),
-            field_int(11, self.local_registration_id),
-        ]
-        parts += [field_bytes(12, chain.serialize()) for chain in self.receiver_chains]
-        if self.pending_prekey is not None:
-            parts.append(field_bytes(13, self.pending_prekey.serialize()))
-        return b"".join(parts)
+        pending = self.pending_prekey
+        if pending is None:
+            flag, prekey_id, signed_id = 0, _NO_PREKEY, 0
+        else:
+            flag = 1
+            prekey_id = _NO_PREKEY if pending.prekey_id is None else pending.prekey_id
+            signed_id = pending.signed_prekey_id
+        head = _HEADER.pack(
+            self.local_identity,
+            self.remote_identity,
+            self.root_key,
+            self.sender_ratchet.public,
+            self.sender_ratchet.private,
+            self.sender_chain_key,
+            self.base_key,
+            self.sender_counter,
+            self.previous_counter,
+            self.remote_registration_id,
+            self.local_registration_id,
+            flag,
+            prekey_id,
+            signed_id,
+            len(self.receiver_chains),
+        )
+        return head + b"".join([chain.serialize() for chain in self.receiver_chains])
 
     @classmethod
     def deserialize(cls, data: bytes) -> SessionState:
-        f: dict[int, int | bytes] = {}
-        chains: list[ReceiverChain] = []
-        pending: PendingPreKey | None = None
-        for number, value in iter_fields(data):
-            if number == 12 and isinstance(value, bytes):
-                chains.append(ReceiverChain.deserialize(value))
-            elif number == 13 and isinstance(value, bytes):
-                pending = PendingPreKey.deserialize(value)
-            else:
-                f[number] = value
         try:
-            return cls(
-                local_identity=_b(f[1]),
-                remote_identity=_b(f[2]),
-                root_key=_b(f[3]),
-                sender_ratchet=KeyPair(_b(f[4]), _b(f[5])),
-                sender_chain_key=_b(f[6]),
-                sender_counter=_i(f[7]),
-                previous_counter=_i(f[8]),
-                base_key=_b(f[9]),
-                remote_registration_id=_i(f[10]),
-                local_registration_id=_i(f[11]),
-                receiver_chains=chains,
-                pending_prekey=pending,
-            )
-        except (KeyError, TypeError) as e:
+            (
+                local_identity,
+                remote_identity,
+                root_key,
+                ratchet_public,
+                ratchet_private,
+                sender_chain_key,
+                base_key,
+                sender_counter,
+                previous_counter,
+                remote_reg,
+                local_reg,
+                flag,
+                prekey_id,
+                signed_id,
+                n_chains,
+            ) = _HEADER.unpack_from(data)
+            offset = _HEADER.size
+            chains = []
+            for _ in range(n_chains):
+                chain, offset = ReceiverChain.deserialize_from(data, offset)
+                chains.append(chain)
+        except struct.error as e:
             raise InvalidMessageError(f"corrupt session state: {e}") from None
-
-
-def _b(value: int | bytes) -> bytes:
-    if not isinstance(value, bytes):
-        raise TypeError("expected bytes")
-    return value
-
-
-def _i(value: int | bytes) -> int:
-    if not isinstance(value, int):
-        raise TypeError("expected int")
-    return value
+        if offset != len(data):
+            raise InvalidMessageError("corrupt session state: trailing bytes")
+        pending = None
+        if flag:
+            pending = PendingPreKey(
+                None if prekey_id == _NO_PREKEY else prekey_id, signed_id, base_key
+            )
+        return cls(
+            local_identity=local_identity,
+            remote_identity=remote_identity,
+            root_key=root_key,
+            sender_ratchet=KeyPair(ratchet_public, ratchet_private),
+            sender_chain_key=sender_chain_key,
+            base_key=base_key,
+            sender_counter=sender_counter,
+            previous_counter=previous_counter,
+            receiver_chains=chains,
+            pending_prekey=pending,
+            remote_registration_id=remote_reg,
+            local_registration_id=local_reg,
+        )
 
 
 class SessionRecord:
@@ -253,22 +250,32 @@ class SessionRecord:
         return None
 
     def serialize(self) -> bytes:
-        parts = [bytes((RECORD_FORMAT,))]
-        if self.current is not None:
-            parts.append(field_bytes(1, self.current.serialize()))
+        current = b"" if self.current is None else self.current.serialize()
+        parts = [bytes((RECORD_FORMAT,)), _LEN.pack(len(current)), current]
+        parts.append(_COUNT.pack(len(self._archived)))
         for item in self._archived:
-            parts.append(field_bytes(2, item if isinstance(item, bytes) else item.serialize()))
+            blob = item if isinstance(item, bytes) else item.serialize()
+            parts += (_LEN.pack(len(blob)), blob)
         return b"".join(parts)
 
     @classmethod
     def deserialize(cls, data: bytes) -> SessionRecord:
         if not data or data[0] != RECORD_FORMAT:
             raise InvalidMessageError("unknown session record format")
-        current: SessionState | None = None
-        archived: list[SessionState | bytes] = []
-        for number, value in iter_fields(data[1:]):
-            if number == 1 and isinstance(value, bytes):
-                current = SessionState.deserialize(value)
-            elif number == 2 and isinstance(value, bytes):
-                archived.append(value)
+        try:
+            (length,) = _LEN.unpack_from(data, 1)
+            offset = 5 + length
+            current = SessionState.deserialize(data[5:offset]) if length else None
+            (count,) = _COUNT.unpack_from(data, offset)
+            offset += 2
+            archived: list[SessionState | bytes] = []
+            for _ in range(count):
+                (length,) = _LEN.unpack_from(data, offset)
+                offset += 4
+                archived.append(data[offset : offset + length])
+                offset += length
+        except struct.error as e:
+            raise InvalidMessageError(f"corrupt session record: {e}") from None
+        if offset != len(data):
+            raise InvalidMessageError("corrupt session record: trailing bytes")
         return cls(current, archived)

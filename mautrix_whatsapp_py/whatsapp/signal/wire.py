@@ -23,6 +23,8 @@ CURRENT_VERSION = 3
 VERSION_BYTE = bytes([(CURRENT_VERSION << 4) | CURRENT_VERSION])
 MAC_LEN = 8
 SIGNATURE_LEN = 64
+# Ids and counters are uint32 on the wire; 0xFFFFFFFF is kept free as "no prekey" in records.
+_UINT32_LIMIT = 0xFFFFFFFF
 
 
 # --- protobuf primitives ----------------------------------------------------------------------
@@ -122,12 +124,26 @@ def _get_int(fields: dict[int, int | bytes], number: int, what: str) -> int:
     value = fields.get(number)
     if not isinstance(value, int):
         raise InvalidMessageError(f"missing {what}")
+    if value >= _UINT32_LIMIT:
+        raise InvalidMessageError(f"{what} out of uint32 range")
     return value
 
 
 def _opt_int(fields: dict[int, int | bytes], number: int) -> int | None:
     value = fields.get(number)
-    return value if isinstance(value, int) else None
+    if not isinstance(value, int):
+        return None
+    if value >= _UINT32_LIMIT:
+        raise InvalidMessageError(f"field {number} out of uint32 range")
+    return value
+
+
+def _get_key(fields: dict[int, int | bytes], number: int, what: str) -> bytes:
+    """A 33-byte DJB public key field."""
+    value = _get_bytes(fields, number, what)
+    if len(value) != 33 or value[0] != 0x05:
+        raise InvalidMessageError(f"bad {what}")
+    return value
 
 
 def check_version(data: bytes, what: str) -> None:
@@ -173,7 +189,7 @@ class SignalMessage:
             raise InvalidMessageError("SignalMessage too short")
         fields = parse_fields(data[1:-MAC_LEN])
         return cls(
-            ratchet_key=_get_bytes(fields, 1, "ratchet key"),
+            ratchet_key=_get_key(fields, 1, "ratchet key"),
             counter=_get_int(fields, 2, "counter"),
             previous_counter=_opt_int(fields, 3) or 0,
             ciphertext=_get_bytes(fields, 4, "ciphertext"),
@@ -224,8 +240,8 @@ class PreKeySignalMessage:
             registration_id=_opt_int(fields, 5) or 0,
             prekey_id=_opt_int(fields, 1),
             signed_prekey_id=_get_int(fields, 6, "signed prekey id"),
-            base_key=_get_bytes(fields, 2, "base key"),
-            identity_key=_get_bytes(fields, 3, "identity key"),
+            base_key=_get_key(fields, 2, "base key"),
+            identity_key=_get_key(fields, 3, "identity key"),
             message=SignalMessage.parse(_get_bytes(fields, 4, "message")),
         )
 
@@ -307,5 +323,5 @@ class SenderKeyDistributionMessage:
             key_id=_get_int(fields, 1, "key id"),
             iteration=_get_int(fields, 2, "iteration"),
             chain_key=_get_bytes(fields, 3, "chain key"),
-            signing_key=_get_bytes(fields, 4, "signing key"),
+            signing_key=_get_key(fields, 4, "signing key"),
         )
