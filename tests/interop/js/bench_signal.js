@@ -9,7 +9,7 @@ const { serve } = require('./rpc')
 const quiet = () => {}
 console.log = console.info = console.warn = console.error = quiet
 
-function makeDevice(prekeyCount) {
+function makeDevice(prekeyCount, live) {
 	const identity = libsignal.keyhelper.generateIdentityKeyPair()
 	const registrationId = libsignal.keyhelper.generateRegistrationId()
 	const signedPreKey = libsignal.keyhelper.generateSignedPreKey(identity, 1)
@@ -23,11 +23,12 @@ function makeDevice(prekeyCount) {
 		getOurIdentity: () => identity,
 		getOurRegistrationId: () => registrationId,
 		isTrustedIdentity: () => true,
+		// live: keep record objects (no persistence cost), as libsignal-node's own tests do
 		loadSession: async id => {
 			const s = sessions.get(id)
-			return s ? libsignal.SessionRecord.deserialize(s) : undefined
+			return s && !live ? libsignal.SessionRecord.deserialize(s) : s
 		},
-		storeSession: async (id, record) => { sessions.set(id, record.serialize()) },
+		storeSession: async (id, record) => { sessions.set(id, live ? record : record.serialize()) },
 		loadPreKey: async id => preKeys.get(Number(id)),
 		removePreKey: async id => { preKeys.delete(Number(id)) },
 		loadSignedPreKey: async id => (Number(id) === signedPreKey.keyId ? signedPreKey.keyPair : undefined),
@@ -52,16 +53,16 @@ function deviceBundle(dev, prekeyId) {
 
 const now = () => Number(process.hrtime.bigint()) / 1e9
 
-async function run({ setups, messages, size, budget }) {
+async function run({ setups, messages, size, budget, live }) {
 	const over = start => now() - start > budget
 	const plaintext = Buffer.alloc(size, 0x61)
 	const result = {}
 
 	// Session setup: build from bundle, encrypt the first message, responder decrypts it.
-	const bob = makeDevice(setups)
+	const bob = makeDevice(setups, live)
 	const alices = []
 	for(let i = 0; i < setups; i++) {
-		alices.push(makeDevice(0))
+		alices.push(makeDevice(0, live))
 	}
 	const bobAddr = new libsignal.ProtocolAddress('bob', 0)
 	let t = now()
