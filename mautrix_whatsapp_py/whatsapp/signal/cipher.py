@@ -71,9 +71,12 @@ _caches: weakref.WeakKeyDictionary[SignalStore, _RecordCache] = weakref.WeakKeyD
 
 
 def _cache_of(store: SignalStore) -> _RecordCache:
-    cache = _caches.get(store)
-    if cache is None:
-        cache = _caches[store] = _RecordCache()
+    try:
+        cache = _caches.get(store)
+        if cache is None:
+            cache = _caches[store] = _RecordCache()
+    except TypeError:  # an unhashable or non-weakrefable store: cache per cipher only
+        cache = _RecordCache()
     return cache
 
 

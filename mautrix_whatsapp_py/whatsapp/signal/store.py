@@ -13,7 +13,10 @@ Values
 ------
 * Session records and sender key records cross this boundary as opaque ``bytes`` produced by
   :meth:`SessionRecord.serialize` / :meth:`SenderKeyRecord.serialize` (versioned by their first
-  byte). Store them verbatim (``BYTEA`` / ``BLOB``) and return them verbatim; never parse them.
+  byte). Store them verbatim (``BYTEA`` / ``BLOB``) and return them verbatim as ``bytes`` (not
+  ``memoryview``/``bytearray``: convert with ``bytes(...)`` if the driver hands back another
+  type); never parse them. The engine caches parsed records and reuses one only while the store
+  returns bytes equal to those it last wrote, so returning what was stored is all it needs.
 * Addresses are passed as :class:`ProtocolAddress` objects. Use ``str(address)`` (``"name.device"``)
   as the key, or ``address.name`` and ``address.device_id`` as two columns; both are fine as long
   as :meth:`delete_all_sessions` can find every device of one ``name``.
