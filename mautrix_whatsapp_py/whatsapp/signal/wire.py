@@ -184,6 +184,9 @@ class SignalMessage:
 
     @classmethod
     def parse(cls, data: bytes) -> SignalMessage:
+        fast = _parse_canonical_signal_message(data)
+        if fast is not None:
+            return fast
         check_version(data, "SignalMessage")
         if len(data) <= 1 + MAC_LEN:
             raise InvalidMessageError("SignalMessage too short")
@@ -203,6 +206,46 @@ class SignalMessage:
     @property
     def body(self) -> bytes:
         return self.serialized[:-MAC_LEN]
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = 0
+    shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 35:
+            raise IndexError
+
+
+def _parse_canonical_signal_message(data: bytes) -> SignalMessage | None:
+    """Fast path for the layout every libsignal writes: fields 1, 2, 3, 4 in order, 33-byte key.
+
+    Returns None for anything else, which then goes through the general decoder.
+    """
+    try:
+        if data[0] != 0x33 or data[1] != 0x0A or data[2] != 33 or data[3] != 0x05:
+            return None
+        if data[36] != 0x10:
+            return None
+        counter, pos = _read_varint(data, 37)
+        previous = 0
+        if data[pos] == 0x18:
+            previous, pos = _read_varint(data, pos + 1)
+        if data[pos] != 0x22:
+            return None
+        length, pos = _read_varint(data, pos + 1)
+        if pos + length != len(data) - MAC_LEN or counter >= _UINT32_LIMIT:
+            return None
+        if previous >= _UINT32_LIMIT:
+            return None
+        return SignalMessage(data[3:36], counter, previous, data[pos : pos + length], data)
+    except IndexError:
+        return None
 
 
 # --- PreKeySignalMessage ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from mautrix_whatsapp_py.whatsapp.signal.wire import (
     SenderKeyDistributionMessage,
     SenderKeyMessage,
     SignalMessage,
+    _parse_canonical_signal_message,
     field_bytes,
     field_int,
     parse_fields,
@@ -80,3 +81,27 @@ def test_version_and_key_checks() -> None:
         SignalMessage.parse(
             b"\x33" + field_bytes(1, KEY) + field_int(2, 1 << 33) + field_bytes(4, b"c") + b"m" * 8
         )
+
+
+@given(u32, u32, st.binary(max_size=300))
+def test_fast_path_agrees_with_general_decoder(counter: int, previous: int, ct: bytes) -> None:
+    canonical = SignalMessage.encode_body(KEY, counter, previous, ct) + b"M" * 8
+    fast = _parse_canonical_signal_message(canonical)
+    assert fast is not None
+    # the same fields in another order take the general decoder and must mean the same
+    reordered = (
+        b"\x33"
+        + field_bytes(4, ct)
+        + field_int(3, previous)
+        + field_int(2, counter)
+        + field_bytes(1, KEY)
+        + b"M" * 8
+    )
+    assert _parse_canonical_signal_message(reordered) is None
+    slow = SignalMessage.parse(reordered)
+    assert (slow.ratchet_key, slow.counter, slow.previous_counter, slow.ciphertext) == (
+        fast.ratchet_key,
+        fast.counter,
+        fast.previous_counter,
+        fast.ciphertext,
+    )
