@@ -265,3 +265,37 @@ async def test_padding_matches_baileys(peer: NodePeer) -> None:
         assert unb64(peer.call("unpad", data=b64(padding.pad(data)))) == data
     with pytest.raises(InvalidPaddingError):
         padding.unpad(b"abc\x02\x03")
+
+
+async def test_late_messages_across_ratchet_steps(peer: NodePeer) -> None:
+    """Messages held back while the other side ratchets still decrypt, both ways.
+
+    libsignal-node closes a receiving chain once it ratchets past it, keeping only the keys up
+    to the previous-counter our next chain announces; this checks we announce it correctly.
+    """
+    _store, cipher = await we_initiate(peer)
+    [(kind, body)] = node_encrypt(peer, [b"ack"])
+    await cipher.decrypt(kind, body)  # type: ignore[arg-type]
+    for round_ in range(3):
+        # ours: hold back two of five, let the peer ratchet, deliver them last
+        first = [await cipher.encrypt(f"a{round_}-{i}".encode()) for i in range(5)]
+        held = [first[1], first[4]]
+        node_decrypt(peer, [(m.type, m.ciphertext) for m in (first[0], first[2], first[3])])
+        for kind, body in node_encrypt(peer, [b"reply"]):
+            await cipher.decrypt(kind, body)  # type: ignore[arg-type]
+        second = [await cipher.encrypt(f"b{round_}-{i}".encode()) for i in range(3)]
+        node_decrypt(peer, [(m.type, m.ciphertext) for m in second])
+        got = node_decrypt(peer, [(m.type, m.ciphertext) for m in held])
+        assert got == [f"a{round_}-1".encode(), f"a{round_}-4".encode()]
+        # theirs: the same the other way round
+        theirs = node_encrypt(peer, [f"n{round_}-{i}".encode() for i in range(5)])
+        for kind, body in (theirs[0], theirs[3]):
+            await cipher.decrypt(kind, body)  # type: ignore[arg-type]
+        reply = await cipher.encrypt(b"reply")
+        node_decrypt(peer, [(reply.type, reply.ciphertext)])
+        for kind, body in node_encrypt(peer, [b"after"]):
+            await cipher.decrypt(kind, body)  # type: ignore[arg-type]
+        for i in (1, 2, 4):
+            kind, body = theirs[i]
+            result = await cipher.decrypt(kind, body)  # type: ignore[arg-type]
+            assert result.plaintext == f"n{round_}-{i}".encode()
