@@ -18,9 +18,9 @@ from typing import Any
 from . import decoder as _py_decoder
 from . import encoder as _py_encoder
 from .errors import BinaryError, DecodeError, EncodeError
-from .jid import JID, InvalidJIDError
+from .jid import DEFAULT_USER_SERVER, DOMAIN_TO_SERVER, JID, InvalidJIDError
 from .node import AttrValue, Content, Node
-from .tokens import DEFAULT_DICT_VERSION, TokenDictionary, get_dictionary
+from .tokens import DEFAULT_DICT_VERSION, DICTIONARIES, TokenDictionary, get_dictionary
 
 __all__ = [
     "JID",
@@ -52,12 +52,16 @@ except ImportError:
 else:
     _speedups.configure(
         node_type=Node,
-        node_new=Node,
         jid_type=JID,
-        jid_new=JID,
-        jid_from_ad=JID.from_ad,
         decode_error=DecodeError,
         encode_error=EncodeError,
+        node_slots=tuple(Node.__dict__[name] for name in ("tag", "attrs", "content")),
+        jid_slots=tuple(
+            JID.__dict__[name]
+            for name in ("user", "server", "device", "agent", "integrator", "_str", "_hash")
+        ),
+        ad_domains=DOMAIN_TO_SERVER,
+        default_server=DEFAULT_USER_SERVER,
     )
 
 #: Whether the C accelerator is in use.
@@ -73,7 +77,7 @@ def _tokens(dict_version: int) -> TokenDictionary:
 
 def marshal(node: Node, dict_version: int = DEFAULT_DICT_VERSION) -> bytes:
     """Encode ``node`` into a frame payload, flags byte first (never compressed)."""
-    tokens = _tokens(dict_version)
+    tokens = DICTIONARIES.get(dict_version) or _tokens(dict_version)
     if _speedups is not None:
         return bytes(_speedups.encode(node, tokens.index))
     return _py_encoder.encode_node(node, tokens)
@@ -86,18 +90,20 @@ def unmarshal(
 
     Raises :class:`DecodeError`, and nothing else, for any malformed input.
     """
-    tokens = _tokens(dict_version)
-    data = bytes(data)
+    tokens = DICTIONARIES.get(dict_version) or _tokens(dict_version)
     if not data:
         raise DecodeError("empty payload")
-    flags = data[0]
-    body = data[1:]
-    if flags & FLAG_COMPRESSED:
-        body = _inflate(body)
+    body: bytes | bytearray | memoryview
+    if data[0] & FLAG_COMPRESSED:
+        body = _inflate(bytes(data[1:]))
+        start = 0
+    else:
+        body = data
+        start = 1  # past the flags byte, without copying the payload
     if _speedups is not None:
-        node: Node = _speedups.decode(body, tokens.single, tokens.double)
+        node: Node = _speedups.decode(body, tokens.single, tokens.double, start)
         return node
-    return _py_decoder.decode_node(body, tokens)
+    return _py_decoder.decode_node(bytes(body[start:]), tokens)
 
 
 def unmarshal_pure(data: bytes, dict_version: int = DEFAULT_DICT_VERSION) -> Node:

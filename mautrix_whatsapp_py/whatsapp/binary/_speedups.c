@@ -2,8 +2,9 @@
  * Optional C accelerator for the binary XML codec.
  *
  * The pure-Python encoder and decoder define the format; this module mirrors them for speed and
- * is checked against them by the test suite. It holds no protocol data of its own: the token
- * tables, the Node and JID types and the error type are handed over once by `configure()`.
+ * is checked against them by the test suite. It holds no token tables of its own: they come with
+ * each call (there are two dictionary versions), and the Node and JID types, their slots and the
+ * error types are handed over once by `configure()`.
  *
  * Wire tags used below (see tokens.py for the names):
  *   0 LIST_EMPTY, 236-239 DICTIONARY_0..3, 245 INTEROP_JID, 246 FB_JID, 247 AD_JID,
@@ -33,9 +34,15 @@
 
 /* The types configure() hands over. Token tables vary by dictionary version and come with each
  * call instead, so that two versions can be in use at once. */
-static PyObject *node_new = NULL;      /* callable(tag, attrs, content) -> Node */
-static PyObject *jid_new = NULL;       /* callable(user, server, device, agent, integrator) */
-static PyObject *jid_from_ad = NULL;   /* callable(user, domain, device) */
+static PyObject *ad_domains = NULL;    /* dict[int, str]: AD JID domain byte -> server */
+static PyObject *default_server = NULL;
+/* Slot descriptors of Node (tag, attrs, content) and JID (user, server, device, agent,
+ * integrator, then caches set to None). Objects are built by filling these directly, which
+ * skips the Python-level __init__ and its validation: the decoder has already checked ranges. */
+#define NODE_SLOTS 3
+#define JID_SLOTS 7
+static PyObject *node_slots[NODE_SLOTS];
+static PyObject *jid_slots[JID_SLOTS];
 static PyTypeObject *jid_type = NULL;
 static PyTypeObject *node_type = NULL;
 static PyObject *decode_error = NULL;
@@ -202,14 +209,28 @@ read_jid_part(Reader *r, const char *what)
 }
 
 static PyObject *
-make_jid(PyObject *user, PyObject *server, long device, long agent, long integrator)
+build(PyTypeObject *type, PyObject **slots, PyObject **values, int n)
+{
+    PyObject *obj = type->tp_alloc(type, 0);
+    if (!obj)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        if (Py_TYPE(slots[i])->tp_descr_set(slots[i], obj, values[i])) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+static PyObject *
+fast_jid(PyObject *user, PyObject *server, long device, long agent, long integrator)
 {
     PyObject *dev = PyLong_FromLong(device), *ag = PyLong_FromLong(agent),
-             *integ = PyLong_FromLong(integrator);
-    PyObject *result = NULL;
+             *integ = PyLong_FromLong(integrator), *result = NULL;
     if (dev && ag && integ) {
-        PyObject *args[5] = {user, server, dev, ag, integ};
-        result = PyObject_Vectorcall(jid_new, args, 5, NULL);
+        PyObject *values[JID_SLOTS] = {user, server, dev, ag, integ, Py_None, Py_None};
+        result = build(jid_type, jid_slots, values, JID_SLOTS);
     }
     Py_XDECREF(dev);
     Py_XDECREF(ag);
@@ -331,7 +352,7 @@ read_value(Reader *r, int as_string)
             PyErr_Format(decode_error, "JID server is not a string at offset %zd", r->pos);
             return NULL;
         }
-        PyObject *jid = make_jid(user, server, 0, 0, 0);
+        PyObject *jid = fast_jid(user, server, 0, 0, 0);
         Py_DECREF(user);
         Py_DECREF(server);
         return as_content(jid, as_string);
@@ -343,13 +364,16 @@ read_value(Reader *r, int as_string)
         PyObject *user = read_jid_part(r, "user");
         if (!user)
             return NULL;
-        PyObject *dom = PyLong_FromLong(agent), *dev = PyLong_FromLong(device), *jid = NULL;
-        if (dom && dev) {
-            PyObject *args[3] = {user, dom, dev};
-            jid = PyObject_Vectorcall(jid_from_ad, args, 3, NULL);
+        PyObject *dom = PyLong_FromLong(agent), *jid = NULL;
+        if (dom) {
+            /* A known domain names the server; any other byte is a raw agent on the default. */
+            PyObject *server = PyDict_GetItemWithError(ad_domains, dom);
+            if (server)
+                jid = fast_jid(user, server, device, 0, 0);
+            else if (!PyErr_Occurred())
+                jid = fast_jid(user, default_server, device, agent, 0);
         }
         Py_XDECREF(dom);
-        Py_XDECREF(dev);
         Py_DECREF(user);
         return as_content(jid, as_string);
     }
@@ -376,7 +400,7 @@ read_value(Reader *r, int as_string)
             Py_DECREF(server);
             return NULL;
         }
-        PyObject *jid = make_jid(user, server, (long)device, 0, (long)integrator);
+        PyObject *jid = fast_jid(user, server, (long)device, 0, (long)integrator);
         Py_DECREF(user);
         Py_DECREF(server);
         return as_content(jid, as_string);
@@ -459,8 +483,8 @@ read_node(Reader *r)
         Py_INCREF(content);
     }
     {
-        PyObject *args[3] = {desc, attrs, content};
-        result = PyObject_Vectorcall(node_new, args, 3, NULL);
+        PyObject *values[NODE_SLOTS] = {desc, attrs, content};
+        result = build(node_type, node_slots, values, NODE_SLOTS);
     }
 done:
     r->depth--;
@@ -473,14 +497,14 @@ done:
 static PyObject *
 speedups_decode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (!node_new) {
+    if (!node_type) {
         PyErr_SetString(PyExc_RuntimeError, "_speedups.configure() was not called");
         return NULL;
     }
-    if (nargs != 3 || !PyTuple_Check(args[1]) || !PyTuple_Check(args[2]) ||
+    if (nargs < 3 || nargs > 4 || !PyTuple_Check(args[1]) || !PyTuple_Check(args[2]) ||
         PyTuple_GET_SIZE(args[2]) != 4 || PyTuple_GET_SIZE(args[1]) > 236) {
         PyErr_SetString(PyExc_TypeError,
-                        "decode(data, single_tokens: tuple, double_tokens: tuple of 4 tuples)");
+                        "decode(data, single_tokens, double_tokens, start=0)");
         return NULL;
     }
     for (int d = 0; d < 4; d++) {
@@ -492,7 +516,20 @@ speedups_decode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE))
         return NULL;
-    Reader r = {view.buf, view.len, 0, 0, args[1], args[2]};
+    Py_ssize_t start = 0;
+    if (nargs == 4) {
+        start = PyLong_AsSsize_t(args[3]);
+        if (start == -1 && PyErr_Occurred()) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        if (start < 0 || start > view.len) {
+            PyBuffer_Release(&view);
+            PyErr_SetString(PyExc_ValueError, "start is outside the data");
+            return NULL;
+        }
+    }
+    Reader r = {view.buf, view.len, start, 0, args[1], args[2]};
     PyObject *node = read_node(&r);
     if (node && r.pos != r.len) {
         PyErr_Format(decode_error, "%zd bytes left over after the node", r.len - r.pos);
@@ -854,29 +891,48 @@ speedups_encode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 speedups_configure(PyObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"node_type", "node_new", "jid_type", "jid_new", "jid_from_ad",
-                             "decode_error", "encode_error", NULL};
-    PyObject *nt, *nn, *jt, *jn, *ja, *de, *ee;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OO!OOOO", kwlist, &PyType_Type, &nt, &nn,
-                                     &PyType_Type, &jt, &jn, &ja, &de, &ee))
+    static char *kwlist[] = {"node_type", "jid_type", "decode_error", "encode_error",
+                             "node_slots", "jid_slots", "ad_domains", "default_server", NULL};
+    PyObject *nt, *jt, *de, *ee, *ns, *js, *ad, *ds;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!OOO!O!O!U", kwlist, &PyType_Type, &nt,
+                                     &PyType_Type, &jt, &de, &ee, &PyTuple_Type, &ns,
+                                     &PyTuple_Type, &js, &PyDict_Type, &ad, &ds))
         return NULL;
+    if (PyTuple_GET_SIZE(ns) != NODE_SLOTS || PyTuple_GET_SIZE(js) != JID_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "expected 3 node slots and 7 JID slots");
+        return NULL;
+    }
+    for (int i = 0; i < NODE_SLOTS + JID_SLOTS; i++) {
+        PyObject *d = i < NODE_SLOTS ? PyTuple_GET_ITEM(ns, i) : PyTuple_GET_ITEM(js, i - NODE_SLOTS);
+        if (!Py_TYPE(d)->tp_descr_set) {
+            PyErr_SetString(PyExc_TypeError, "slots must be settable descriptors");
+            return NULL;
+        }
+    }
+    for (int i = 0; i < NODE_SLOTS; i++) {
+        Py_INCREF(PyTuple_GET_ITEM(ns, i));
+        Py_XSETREF(node_slots[i], PyTuple_GET_ITEM(ns, i));
+    }
+    for (int i = 0; i < JID_SLOTS; i++) {
+        Py_INCREF(PyTuple_GET_ITEM(js, i));
+        Py_XSETREF(jid_slots[i], PyTuple_GET_ITEM(js, i));
+    }
 #define KEEP(var, value, type)                                                                     \
     Py_INCREF(value);                                                                              \
     Py_XSETREF(var, (type)(value));
     KEEP(node_type, nt, PyTypeObject *);
-    KEEP(node_new, nn, PyObject *);
     KEEP(jid_type, jt, PyTypeObject *);
-    KEEP(jid_new, jn, PyObject *);
-    KEEP(jid_from_ad, ja, PyObject *);
     KEEP(decode_error, de, PyObject *);
     KEEP(encode_error, ee, PyObject *);
+    KEEP(ad_domains, ad, PyObject *);
+    KEEP(default_server, ds, PyObject *);
 #undef KEEP
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))speedups_configure, METH_VARARGS | METH_KEYWORDS,
-     "Hand over the node and JID types, their constructors and the error types."},
+     "Hand over the node and JID types, their slots and the error types."},
     {"decode", (PyCFunction)(void (*)(void))speedups_decode, METH_FASTCALL,
      "decode(data, single_tokens, double_tokens): one node from a payload without its flags byte."},
     {"encode", (PyCFunction)(void (*)(void))speedups_encode, METH_FASTCALL,
