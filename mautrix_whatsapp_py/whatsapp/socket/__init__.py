@@ -17,6 +17,7 @@ from .errors import (
 from .framing import FrameReader, encode_frame
 from .handshake import CertificateAuthority, ClientHandshake, ServerHandshake, verify_cert_chain
 from .noise import HandshakeState, TransportCipher
+from .noise_socket import NoiseSocket, accept_server, connect_client
 
 __all__ = [
     "DEFAULT_ORIGIN",
@@ -31,10 +32,13 @@ __all__ = [
     "FrameTooLargeError",
     "HandshakeState",
     "NoiseHandshakeError",
+    "NoiseSocket",
     "ServerHandshake",
     "SocketClosedError",
     "SocketError",
     "TransportCipher",
+    "accept_server",
+    "connect_client",
     "encode_frame",
     "intro_header",
     "verify_cert_chain",

@@ -52,26 +52,31 @@ class FrameReader:
         return frames
 
     def _take_intro(self) -> bool:
+        """Consume the (optional routing preamble and) intro header once all of it is here."""
         buf = self._buf
         offset = 0
-        if buf[:2] == EDGE_ROUTING_MAGIC[:2]:
+        if buf[:1] == EDGE_ROUTING_MAGIC[:1]:
+            _check_prefix(buf[:4], EDGE_ROUTING_MAGIC, "edge routing preamble")
             if len(buf) < 7:
                 return False
-            if buf[:4] != EDGE_ROUTING_MAGIC:
-                raise FrameError(f"unknown edge routing preamble {bytes(buf[:4]).hex()}")
-            routing_len = int.from_bytes(buf[4:7], "big")
-            offset = 7 + routing_len
-            if len(buf) < offset + 4:
+            offset = 7 + int.from_bytes(buf[4:7], "big")
+            if len(buf) < offset:
                 return False
             self.routing_info = bytes(buf[7:offset])
-        elif len(buf) < 4:
-            if bytes(buf) != b"WA"[: len(buf)]:
-                raise FrameError(f"stream does not start with an intro header: {bytes(buf).hex()}")
-            return False
         header = bytes(buf[offset : offset + 4])
-        if header[:3] != bytes((ord("W"), ord("A"), WA_MAGIC_VALUE)):
-            raise FrameError(f"stream does not start with an intro header: {header.hex()}")
+        _check_prefix(header[:3], _INTRO_START, "intro header")
+        if len(header) < 4:
+            return False
         self.intro = header
         del buf[: offset + 4]
         self._need_intro = False
         return True
+
+
+_INTRO_START = bytes((ord("W"), ord("A"), WA_MAGIC_VALUE))
+
+
+def _check_prefix(got: bytes | bytearray, expected: bytes, what: str) -> None:
+    """Raise unless ``got`` is (the start of) ``expected``."""
+    if bytes(got) != expected[: len(got)]:
+        raise FrameError(f"stream does not start with an {what}: {bytes(got).hex()}")
