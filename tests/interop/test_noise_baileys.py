@@ -1,0 +1,115 @@
+"""Baileys 6.17's Noise handler as the client against our server role, over a websocket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from mautrix_whatsapp_py.whatsapp.binary import Node, marshal, unmarshal
+from mautrix_whatsapp_py.whatsapp.proto import wa_handshake_pb2 as pb
+from mautrix_whatsapp_py.whatsapp.signal.keys import KeyPair, raw_public, sign
+from mautrix_whatsapp_py.whatsapp.socket import CertificateAuthority, NoiseSocket, accept_server
+from tests.interop.node_peer import AsyncNodePeer, PeerError, b64, unb64
+
+pytestmark = pytest.mark.interop
+
+
+class EchoServer:
+    """Accepts one client, records what the handshake gave, answers each node with a reply."""
+
+    def __init__(self) -> None:
+        self.ca = CertificateAuthority.generate()
+        self.key = KeyPair.generate()
+        self.chain = self.ca.cert_chain(raw_public(self.key.public))
+        self.client: dict[str, object] = {}
+        self.received: list[Node] = []
+        self.errors: list[BaseException] = []
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        try:
+            sock, static, payload, version = await accept_server(ws, self.key, self.chain)
+            self.client = {"static": static, "payload": payload, "version": version}
+            await self.serve(sock, version)
+        except Exception as err:
+            self.errors.append(err)
+        await ws.close()
+        return ws
+
+    async def serve(self, sock: NoiseSocket, version: int) -> None:
+        async for frame in sock:
+            node = unmarshal(frame, version)
+            self.received.append(node)
+            reply = Node("ack", {"id": node.attrs.get("id", ""), "class": node.tag}, node.content)
+            await sock.send_frame(marshal(reply, version))
+
+
+@pytest.fixture
+async def echo_server() -> AsyncIterator[tuple[EchoServer, str]]:
+    server = EchoServer()
+    app = web.Application()
+    app.router.add_get("/ws/chat", server.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield server, f"ws://127.0.0.1:{port}/ws/chat"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def baileys() -> AsyncIterator[AsyncNodePeer]:
+    peer = await AsyncNodePeer.start("noise_peer.js")
+    yield peer
+    await peer.call("close")
+    await peer.close()
+
+
+async def test_baileys_client_handshake_and_frames(
+    echo_server: tuple[EchoServer, str], baileys: AsyncNodePeer
+) -> None:
+    server, url = echo_server
+    result = await baileys.call("connect", url=url, payload=b64(b"client payload bytes"))
+    nodes = [
+        {
+            "tag": "iq",
+            "attrs": {"id": f"q{i}", "type": "get", "xmlns": "w:p"},
+            "content": {"b64": b64(bytes([i]) * (i * 300))},
+        }
+        for i in range(1, 12)
+    ]
+    await baileys.call("send", nodes=nodes)
+    replies = await baileys.call("receive", count=len(nodes))
+    assert server.errors == []
+    assert server.client == {
+        "static": unb64(result["noisePublic"]),
+        "payload": b"client payload bytes",
+        "version": 2,  # Baileys 6.17 announces dictionary version 2 in its intro header
+    }
+    for i, (sent, got, reply) in enumerate(zip(nodes, server.received, replies, strict=True), 1):
+        assert got.tag == "iq" and got.attrs == sent["attrs"]
+        assert got.content == bytes([i]) * (i * 300)
+        assert reply["tag"] == "ack"
+        assert reply["attrs"] == {"id": f"q{i}", "class": "iq"}
+        assert unb64(reply["content"]["b64"]) == got.content
+
+
+async def test_baileys_rejects_wrong_issuer_serial(
+    echo_server: tuple[EchoServer, str], baileys: AsyncNodePeer
+) -> None:
+    server, url = echo_server
+    # A chain like ours but whose intermediate claims another issuer than WhatsApp's root.
+    details = pb.CertChain.NoiseCertificate.Details(
+        serial=1, issuer_serial=7, key=raw_public(server.ca.intermediate.public), not_after=2**40
+    ).SerializeToString()
+    chain = pb.CertChain()
+    chain.ParseFromString(server.chain)
+    chain.intermediate.details = details
+    chain.intermediate.signature = sign(server.ca.root.private, details)
+    server.chain = chain.SerializeToString()
+    with pytest.raises(PeerError, match="certification match failed"):
+        await baileys.call("connect", url=url, payload=b64(b"x"))
