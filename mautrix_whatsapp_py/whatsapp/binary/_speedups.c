@@ -120,6 +120,10 @@ read_packed(Reader *r, int tag)
     if (read_byte(r, &start))
         return NULL;
     Py_ssize_t n = start & 0x7F;
+    if (n == 0 && (start >> 7)) {
+        PyErr_Format(decode_error, "empty packed string marked odd at offset %zd", r->pos - 1);
+        return NULL;
+    }
     if (eos(r, n))
         return NULL;
     char buf[2 * PACKED_MAX];

@@ -69,6 +69,8 @@ class _Reader:
 
     def packed(self, tag: int) -> str:
         start = self.byte()
+        if start == 0x80:
+            raise DecodeError(f"empty packed string marked odd at offset {self.pos - 1}")
         raw = self.take(start & 0x7F)
         if tag == NIBBLE_8:
             chars = []

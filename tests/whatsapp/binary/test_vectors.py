@@ -163,6 +163,8 @@ def test_int_attribute_values_encode_as_strings() -> None:
         ("00 f8 03 1e f8 01 1e", "list where a string"),
         ("00 f8 03 1e 08 f6 00 00 00 03", "must be on msgr"),
         ("02 00 01 02", "does not inflate"),
+        # Found by the differential fuzzer: the C decoder once crashed on this.
+        ("00 f8 03 1e 08 ff 80", "empty packed string marked odd"),
     ],
 )
 def test_decode_errors(codec: tuple, hexbytes: str, message: str) -> None:
