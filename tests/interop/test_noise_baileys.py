@@ -40,6 +40,8 @@ class EchoServer:
         return ws
 
     async def serve(self, sock: NoiseSocket, version: int) -> None:
+        # The server speaks first after the handshake, as the real one does with <success/>.
+        await sock.send_frame(marshal(Node("success", {"t": "1700000000"}), version))
         async for frame in sock:
             node = unmarshal(frame, version)
             self.received.append(node)
@@ -74,6 +76,7 @@ async def test_baileys_client_handshake_and_frames(
 ) -> None:
     server, url = echo_server
     result = await baileys.call("connect", url=url, payload=b64(b"client payload bytes"))
+    assert result["first"] == {"tag": "success", "attrs": {"t": "1700000000"}, "content": None}
     nodes = [
         {
             "tag": "iq",

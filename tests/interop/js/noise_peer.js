@@ -73,8 +73,12 @@ serve({
 		const keyEnc = await noise.processHandshake(serverHello, noiseKey)
 		const payloadEnc = noise.encrypt(unb64(payload))
 		ws.send(noise.encodeFrame(proto.HandshakeMessage.encode({ clientFinish: { static: keyEnc, payload: payloadEnc } }).finish()))
-		noise.finishInit()
-		return { noisePublic: b64(noiseKey.public) }
+		// Baileys calls finishInit() without awaiting it, which is safe in its own flow because it
+		// sends nothing until the server's first stanza arrives. This harness sends at once, so
+		// it waits for the transport keys first.
+		await noise.finishInit()
+		const first = await nextRaw(5000)
+		return { noisePublic: b64(noiseKey.public), first: nodeToJson(first) }
 	},
 	send: ({ nodes }) => {
 		for(const node of nodes) {
