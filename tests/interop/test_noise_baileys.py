@@ -11,6 +11,7 @@ from mautrix_whatsapp_py.whatsapp.binary import Node, marshal, unmarshal
 from mautrix_whatsapp_py.whatsapp.proto import wa_handshake_pb2 as pb
 from mautrix_whatsapp_py.whatsapp.signal.keys import KeyPair, raw_public, sign
 from mautrix_whatsapp_py.whatsapp.socket import CertificateAuthority, NoiseSocket, accept_server
+from tests.helpers.web import serve_route
 from tests.interop.node_peer import AsyncNodePeer, PeerError, b64, unb64
 
 pytestmark = pytest.mark.interop
@@ -52,15 +53,8 @@ class EchoServer:
 @pytest.fixture
 async def echo_server() -> AsyncIterator[tuple[EchoServer, str]]:
     server = EchoServer()
-    app = web.Application()
-    app.router.add_get("/ws/chat", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield server, f"ws://127.0.0.1:{port}/ws/chat"
-    await runner.cleanup()
+    async with serve_route("/ws/chat", server.handle) as url:
+        yield server, url
 
 
 @pytest.fixture

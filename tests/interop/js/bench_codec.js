@@ -2,24 +2,9 @@
 // here, inside Node, so the JSON-RPC transport is not counted.
 'use strict'
 const { serve, unb64 } = require('./rpc')
+const { nodeFromJson: fromJson } = require('./node_json')
 const { encodeBinaryNode, decodeBinaryNode, decodeDecompressedBinaryNode } = require('@whiskeysockets/baileys/lib/WABinary')
 const constants = require('@whiskeysockets/baileys/lib/WABinary/constants')
-
-function fromJson(node) {
-	const attrs = {}
-	for(const [key, value] of Object.entries(node.attrs)) {
-		attrs[key] = typeof value === 'string' ? value : value.jid
-	}
-	let content
-	if(node.content === null) {
-		content = undefined
-	} else if(Array.isArray(node.content)) {
-		content = node.content.map(fromJson)
-	} else {
-		content = unb64(node.content.b64)
-	}
-	return { tag: node.tag, attrs, content }
-}
 
 function timeLoop(seconds, fn) {
 	let ops = 0

@@ -4,39 +4,11 @@
 'use strict'
 const libsignal = require('libsignal')
 const group = require('@whiskeysockets/baileys/WASignalGroup')
+const { makeDevice } = require('./signal_device')
 const { serve } = require('./rpc')
 
 const quiet = () => {}
 console.log = console.info = console.warn = console.error = quiet
-
-function makeDevice(prekeyCount, live) {
-	const identity = libsignal.keyhelper.generateIdentityKeyPair()
-	const registrationId = libsignal.keyhelper.generateRegistrationId()
-	const signedPreKey = libsignal.keyhelper.generateSignedPreKey(identity, 1)
-	const preKeys = new Map()
-	for(let id = 1; id <= prekeyCount; id++) {
-		preKeys.set(id, libsignal.keyhelper.generatePreKey(id).keyPair)
-	}
-	const sessions = new Map()
-	const senderKeys = new Map()
-	const storage = {
-		getOurIdentity: () => identity,
-		getOurRegistrationId: () => registrationId,
-		isTrustedIdentity: () => true,
-		// live: keep record objects (no persistence cost), as libsignal-node's own tests do
-		loadSession: async id => {
-			const s = sessions.get(id)
-			return s && !live ? libsignal.SessionRecord.deserialize(s) : s
-		},
-		storeSession: async (id, record) => { sessions.set(id, live ? record : record.serialize()) },
-		loadPreKey: async id => preKeys.get(Number(id)),
-		removePreKey: async id => { preKeys.delete(Number(id)) },
-		loadSignedPreKey: async id => (Number(id) === signedPreKey.keyId ? signedPreKey.keyPair : undefined),
-		loadSenderKey: async name => new group.SenderKeyRecord(senderKeys.get(name)),
-		storeSenderKey: async (name, record) => { senderKeys.set(name, record.serialize()) },
-	}
-	return { identity, registrationId, signedPreKey, preKeys, storage }
-}
 
 function deviceBundle(dev, prekeyId) {
 	return {

@@ -6,6 +6,7 @@
 const WebSocket = require('ws')
 const pino = require('pino')
 const { serve, b64, unb64 } = require('./rpc')
+const { nodeFromJson, nodeToJson } = require('./node_json')
 const { makeNoiseHandler } = require('@whiskeysockets/baileys/lib/Utils/noise-handler')
 const { Curve } = require('@whiskeysockets/baileys/lib/Utils/crypto')
 const { NOISE_WA_HEADER } = require('@whiskeysockets/baileys/lib/Defaults')
@@ -42,16 +43,6 @@ function nextRaw(timeoutMs) {
 	})
 }
 
-function nodeToJson(node) {
-	let content = null
-	if(Array.isArray(node.content)) {
-		content = node.content.map(nodeToJson)
-	} else if(node.content !== undefined && node.content !== null) {
-		content = { b64: b64(typeof node.content === 'string' ? Buffer.from(node.content) : node.content) }
-	}
-	return { tag: node.tag, attrs: node.attrs, content }
-}
-
 serve({
 	connect: async({ url, payload }) => {
 		const ephemeral = Curve.generateKeyPair()
@@ -82,8 +73,7 @@ serve({
 	},
 	send: ({ nodes }) => {
 		for(const node of nodes) {
-			const content = node.content === null ? undefined : (Array.isArray(node.content) ? node.content : unb64(node.content.b64))
-			ws.send(noise.encodeFrame(encodeBinaryNode({ tag: node.tag, attrs: node.attrs, content })))
+			ws.send(noise.encodeFrame(encodeBinaryNode(nodeFromJson(node))))
 		}
 		return nodes.length
 	},

@@ -4,6 +4,7 @@
 'use strict'
 const libsignal = require('libsignal')
 const group = require('@whiskeysockets/baileys/WASignalGroup')
+const { makeDevice } = require('./signal_device')
 const { serve, b64, unb64 } = require('./rpc')
 const { writeRandomPadMax16, unpadRandomMax16 } = require('@whiskeysockets/baileys/lib/Utils/generics')
 
@@ -12,34 +13,6 @@ const quiet = () => {}
 console.log = console.info = console.warn = console.error = process.env.SIGNAL_PEER_DEBUG
 	? (...args) => process.stderr.write(args.join(' ') + '\n')
 	: quiet
-
-function makeDevice(prekeyCount) {
-	const identity = libsignal.keyhelper.generateIdentityKeyPair()
-	const registrationId = libsignal.keyhelper.generateRegistrationId()
-	const signedPreKey = libsignal.keyhelper.generateSignedPreKey(identity, 1)
-	const preKeys = new Map()
-	for(let id = 1; id <= prekeyCount; id++) {
-		preKeys.set(id, libsignal.keyhelper.generatePreKey(id).keyPair)
-	}
-	const sessions = new Map()
-	const senderKeys = new Map()
-	const storage = {
-		getOurIdentity: () => identity,
-		getOurRegistrationId: () => registrationId,
-		isTrustedIdentity: () => true,
-		loadSession: async id => {
-			const s = sessions.get(id)
-			return s ? libsignal.SessionRecord.deserialize(s) : undefined
-		},
-		storeSession: async (id, record) => { sessions.set(id, record.serialize()) },
-		loadPreKey: async id => preKeys.get(Number(id)),
-		removePreKey: async id => { preKeys.delete(Number(id)) },
-		loadSignedPreKey: async id => (Number(id) === signedPreKey.keyId ? signedPreKey.keyPair : undefined),
-		loadSenderKey: async name => new group.SenderKeyRecord(senderKeys.get(name)),
-		storeSenderKey: async (name, record) => { senderKeys.set(name, record.serialize()) },
-	}
-	return { identity, registrationId, signedPreKey, preKeys, sessions, senderKeys, storage }
-}
 
 let dev = makeDevice(10)
 const addr = p => new libsignal.ProtocolAddress(p.name, p.device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from mautrix_whatsapp_py.whatsapp.socket import (
     SocketClosedError,
 )
 from mautrix_whatsapp_py.whatsapp.socket.noise_socket import accept_server, connect_client
+from tests.helpers.web import serve_route
 
 Handler = Callable[[NoiseSocket, bytes, bytes, int], Awaitable[None]]
 
@@ -44,24 +46,14 @@ class Server:
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[Server]]]:
-    runners: list[web.AppRunner] = []
+    async with AsyncExitStack() as stack:
 
-    async def start(handler: Handler) -> Server:
-        server = Server(handler)
-        app = web.Application()
-        app.router.add_get("/ws/chat", server.ws)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        server.url = f"ws://127.0.0.1:{port}/ws/chat"
-        runners.append(runner)
-        return server
+        async def start(handler: Handler) -> Server:
+            server = Server(handler)
+            server.url = await stack.enter_async_context(serve_route("/ws/chat", server.ws))
+            return server
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 async def test_frames_both_ways(serve: Callable[[Handler], Awaitable[Server]]) -> None:
