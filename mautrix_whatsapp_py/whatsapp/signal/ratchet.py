@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hmac
 
-from .errors import DuplicateMessageError, InvalidMacError, TooFarInFutureError
+from .chain import keep, seek
+from .errors import InvalidMacError
 from .kdf import aes_cbc_decrypt, aes_cbc_encrypt, chain_step, message_keys, root_step
 from .keys import KeyPair, agree
 from .session import MAX_SKIPPED_KEYS, ReceiverChain, SessionState
@@ -62,26 +63,10 @@ def decrypt(state: SessionState, message: SignalMessage) -> bytes:
     else:
         is_new = False
 
-    counter = message.counter
-    new_skipped: list[tuple[int, bytes]] = []
-    next_chain_key = chain.chain_key
-    if counter < chain.counter:
-        seed = chain.skipped.get(counter)
-        if seed is None:
-            raise DuplicateMessageError(f"message key for counter {counter} was already used")
-    else:
-        if counter - chain.counter > MAX_JUMP:
-            raise TooFarInFutureError(
-                f"counter {counter} is over {MAX_JUMP} messages ahead of {chain.counter}"
-            )
-        index = chain.counter
-        while index < counter:
-            skipped_seed, next_chain_key = chain_step(next_chain_key)
-            new_skipped.append((index, skipped_seed))
-            index += 1
-        seed, next_chain_key = chain_step(next_chain_key)
-
-    cipher_key, mac_key, iv = message_keys(seed)
+    found = seek(
+        chain.chain_key, chain.counter, message.counter, chain.skipped, MAX_JUMP, "message counter"
+    )
+    cipher_key, mac_key, iv = message_keys(found.seed)
     expected = _mac(mac_key, state.remote_identity, state.local_identity, message.body)
     if not hmac.compare_digest(expected, message.mac):
         raise InvalidMacError("bad MAC")
@@ -96,17 +81,9 @@ def decrypt(state: SessionState, message: SignalMessage) -> bytes:
         state.previous_counter = max(state.sender_counter - 1, 0)
         state.sender_counter = 0
         state.add_receiver_chain(chain)
-    if counter < chain.counter:
-        del chain.skipped[counter]
-    else:
-        skipped = chain.skipped
-        for index, skipped_seed in new_skipped:
-            skipped[index] = skipped_seed
-        excess = len(skipped) - MAX_SKIPPED_KEYS
-        if excess > 0:
-            for old in list(skipped)[:excess]:
-                del skipped[old]
-        chain.chain_key = next_chain_key
-        chain.counter = counter + 1
+    keep(chain.skipped, found, MAX_SKIPPED_KEYS)
+    if found.next_chain_key is not None:
+        chain.chain_key = found.next_chain_key
+        chain.counter = found.position + 1
     state.pending_prekey = None
     return plaintext

@@ -16,7 +16,8 @@ import os
 import struct
 from dataclasses import dataclass, field
 
-from .errors import DuplicateMessageError, InvalidMessageError, NoSessionError, TooFarInFutureError
+from .chain import keep, seek
+from .errors import InvalidMessageError, NoSessionError
 from .kdf import aes_cbc_decrypt, aes_cbc_encrypt, chain_step, sender_message_keys
 from .keys import KeyPair, check_public, sign, verify_or_raise
 from .wire import (
@@ -189,37 +190,19 @@ def decrypt(record: SenderKeyRecord, data: bytes) -> bytes:
     if state is None:
         raise NoSessionError(f"no sender key state for key id {message.key_id}")
     verify_or_raise(state.signing_public, message.body, message.signature)
-    iteration = message.iteration
-    new_skipped: list[tuple[int, bytes]] = []
-    next_chain_key = state.chain_key
-    if iteration < state.iteration:
-        seed = state.skipped.get(iteration)
-        if seed is None:
-            raise DuplicateMessageError(f"sender key iteration {iteration} was already used")
-    else:
-        if iteration - state.iteration > MAX_JUMP:
-            raise TooFarInFutureError(
-                f"iteration {iteration} is over {MAX_JUMP} ahead of {state.iteration}"
-            )
-        index = state.iteration
-        while index < iteration:
-            skipped_seed, next_chain_key = chain_step(next_chain_key)
-            new_skipped.append((index, skipped_seed))
-            index += 1
-        seed, next_chain_key = chain_step(next_chain_key)
-    iv, key = sender_message_keys(seed)
+    found = seek(
+        state.chain_key,
+        state.iteration,
+        message.iteration,
+        state.skipped,
+        MAX_JUMP,
+        "sender key iteration",
+    )
+    iv, key = sender_message_keys(found.seed)
     plaintext = aes_cbc_decrypt(key, iv, message.ciphertext)
     # Verified and decrypted: commit.
-    if iteration < state.iteration:
-        del state.skipped[iteration]
-    else:
-        skipped = state.skipped
-        for index, skipped_seed in new_skipped:
-            skipped[index] = skipped_seed
-        excess = len(skipped) - MAX_SKIPPED_KEYS
-        if excess > 0:
-            for old in list(skipped)[:excess]:
-                del skipped[old]
-        state.chain_key = next_chain_key
-        state.iteration = iteration + 1
+    keep(state.skipped, found, MAX_SKIPPED_KEYS)
+    if found.next_chain_key is not None:
+        state.chain_key = found.next_chain_key
+        state.iteration = found.position + 1
     return plaintext
