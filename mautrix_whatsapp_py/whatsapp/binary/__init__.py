@@ -20,7 +20,7 @@ from . import encoder as _py_encoder
 from .errors import BinaryError, DecodeError, EncodeError
 from .jid import DEFAULT_USER_SERVER, DOMAIN_TO_SERVER, JID, InvalidJIDError
 from .node import AttrValue, Content, Node
-from .tokens import DEFAULT_DICT_VERSION, DICTIONARIES, TokenDictionary, get_dictionary
+from .tokens import DEFAULT_DICT_VERSION, get_dictionary
 
 __all__ = [
     "JID",
@@ -68,16 +68,9 @@ else:
 accelerated: bool = _speedups is not None
 
 
-def _tokens(dict_version: int) -> TokenDictionary:
-    try:
-        return get_dictionary(dict_version)
-    except KeyError as err:
-        raise ValueError(str(err)) from None
-
-
 def marshal(node: Node, dict_version: int = DEFAULT_DICT_VERSION) -> bytes:
     """Encode ``node`` into a frame payload, flags byte first (never compressed)."""
-    tokens = DICTIONARIES.get(dict_version) or _tokens(dict_version)
+    tokens = get_dictionary(dict_version)
     if _speedups is not None:
         return bytes(_speedups.encode(node, tokens.index))
     return _py_encoder.encode_node(node, tokens)
@@ -90,16 +83,8 @@ def unmarshal(
 
     Raises :class:`DecodeError`, and nothing else, for any malformed input.
     """
-    tokens = DICTIONARIES.get(dict_version) or _tokens(dict_version)
-    if not data:
-        raise DecodeError("empty payload")
-    body: bytes | bytearray | memoryview
-    if data[0] & FLAG_COMPRESSED:
-        body = _inflate(bytes(data[1:]))
-        start = 0
-    else:
-        body = data
-        start = 1  # past the flags byte, without copying the payload
+    tokens = get_dictionary(dict_version)
+    body, start = _body(data)
     if _speedups is not None:
         node: Node = _speedups.decode(body, tokens.single, tokens.double, start)
         return node
@@ -108,16 +93,24 @@ def unmarshal(
 
 def unmarshal_pure(data: bytes, dict_version: int = DEFAULT_DICT_VERSION) -> Node:
     """:func:`unmarshal` through the pure-Python decoder, for tests and benchmarks."""
-    tokens = _tokens(dict_version)
-    if not data:
-        raise DecodeError("empty payload")
-    body = _inflate(data[1:]) if data[0] & FLAG_COMPRESSED else data[1:]
-    return _py_decoder.decode_node(body, tokens)
+    tokens = get_dictionary(dict_version)
+    body, start = _body(data)
+    return _py_decoder.decode_node(bytes(body[start:]), tokens)
 
 
 def marshal_pure(node: Node, dict_version: int = DEFAULT_DICT_VERSION) -> bytes:
     """:func:`marshal` through the pure-Python encoder, for tests and benchmarks."""
-    return _py_encoder.encode_node(node, _tokens(dict_version))
+    return _py_encoder.encode_node(node, get_dictionary(dict_version))
+
+
+def _body(data: bytes | bytearray | memoryview) -> tuple[bytes | bytearray | memoryview, int]:
+    """The node bytes of a payload and the offset they start at: inflated when the flags byte
+    says so, else the payload itself past its flags byte (not copied)."""
+    if not data:
+        raise DecodeError("empty payload")
+    if data[0] & FLAG_COMPRESSED:
+        return _inflate(bytes(data[1:])), 0
+    return data, 1
 
 
 def _inflate(body: bytes) -> bytes:

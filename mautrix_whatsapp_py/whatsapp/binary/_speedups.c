@@ -778,7 +778,7 @@ write_attr_value(Writer *w, PyObject *v)
 {
     if (PyUnicode_CheckExact(v))
         return write_string(w, v);
-    if (Py_IS_TYPE(v, jid_type) || PyObject_TypeCheck(v, jid_type))
+    if (PyObject_TypeCheck(v, jid_type))
         return write_jid(w, v);
     if (PyLong_CheckExact(v)) {
         PyObject *s = PyObject_Str(v);

@@ -27,7 +27,6 @@ from .tokens import (
 MAX_DEPTH = 64
 
 _NIBBLES = "0123456789-.\x00\x00\x00\x00"
-_HEX = "0123456789ABCDEF"
 
 
 class _Reader:

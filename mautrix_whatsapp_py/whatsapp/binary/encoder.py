@@ -102,10 +102,8 @@ class _Writer:
         server = jid.server
         out = self.out
         if (server in _AD_SERVERS and jid.device > 0) or server in _HOSTED_SERVERS:
-            # The domain byte names the server; on s.whatsapp.net it is 0 whatever the agent.
-            out += bytes(
-                (AD_JID, jid.domain if server != DEFAULT_USER_SERVER else 0, jid.device & 0xFF)
-            )
+            # The domain byte names the server (0 on s.whatsapp.net, whatever the agent).
+            out += bytes((AD_JID, jid.domain, jid.device & 0xFF))
             self.string(jid.user)
         elif server == MESSENGER_SERVER:
             out.append(FB_JID)

@@ -2614,8 +2614,8 @@ DICTIONARIES: dict[int, TokenDictionary] = {
 
 
 def get_dictionary(version: int) -> TokenDictionary:
-    """The token tables of ``version``; raises ``KeyError`` for one this codec does not know."""
+    """The token tables of ``version``; raises ``ValueError`` for one this codec does not know."""
     try:
         return DICTIONARIES[version]
     except KeyError:
-        raise KeyError(f"unknown token dictionary version {version}") from None
+        raise ValueError(f"unknown token dictionary version {version}") from None
