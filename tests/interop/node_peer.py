@@ -10,6 +10,7 @@ import asyncio
 import base64
 import itertools
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -95,13 +96,15 @@ class AsyncNodePeer:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def start(cls, script: str) -> AsyncNodePeer:
+    async def start(cls, script: str, env: dict[str, str] | None = None) -> AsyncNodePeer:
+        """Start ``script``; ``env`` is merged over this process's environment."""
         proc = await asyncio.create_subprocess_exec(
             "node",
             _script_path(script),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=JS_DIR,
+            env={**os.environ, **env} if env else None,
             limit=64 * 1024 * 1024,
         )
         return cls(proc)
