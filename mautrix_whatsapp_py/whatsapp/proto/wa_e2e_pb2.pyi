@@ -105,7 +105,7 @@ class Message(_message.Message):
         view_once: bool
         def __init__(self, url: _Optional[str] = ..., mimetype: _Optional[str] = ..., caption: _Optional[str] = ..., file_sha256: _Optional[bytes] = ..., file_length: _Optional[int] = ..., height: _Optional[int] = ..., width: _Optional[int] = ..., media_key: _Optional[bytes] = ..., file_enc_sha256: _Optional[bytes] = ..., direct_path: _Optional[str] = ..., media_key_timestamp: _Optional[int] = ..., jpeg_thumbnail: _Optional[bytes] = ..., context_info: _Optional[_Union[ContextInfo, _Mapping]] = ..., view_once: _Optional[bool] = ...) -> None: ...
     class ProtocolMessage(_message.Message):
-        __slots__ = ("key", "type", "ephemeral_expiration", "ephemeral_setting_timestamp", "edited_message", "timestamp_ms")
+        __slots__ = ("key", "type", "ephemeral_expiration", "ephemeral_setting_timestamp", "history_sync_notification", "app_state_sync_key_share", "edited_message", "timestamp_ms")
         class Type(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
             __slots__ = ()
             REVOKE: _ClassVar[Message.ProtocolMessage.Type]
@@ -134,15 +134,75 @@ class Message(_message.Message):
         TYPE_FIELD_NUMBER: _ClassVar[int]
         EPHEMERAL_EXPIRATION_FIELD_NUMBER: _ClassVar[int]
         EPHEMERAL_SETTING_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+        HISTORY_SYNC_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+        APP_STATE_SYNC_KEY_SHARE_FIELD_NUMBER: _ClassVar[int]
         EDITED_MESSAGE_FIELD_NUMBER: _ClassVar[int]
         TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
         key: MessageKey
         type: Message.ProtocolMessage.Type
         ephemeral_expiration: int
         ephemeral_setting_timestamp: int
+        history_sync_notification: Message.HistorySyncNotification
+        app_state_sync_key_share: Message.AppStateSyncKeyShare
         edited_message: Message
         timestamp_ms: int
-        def __init__(self, key: _Optional[_Union[MessageKey, _Mapping]] = ..., type: _Optional[_Union[Message.ProtocolMessage.Type, str]] = ..., ephemeral_expiration: _Optional[int] = ..., ephemeral_setting_timestamp: _Optional[int] = ..., edited_message: _Optional[_Union[Message, _Mapping]] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
+        def __init__(self, key: _Optional[_Union[MessageKey, _Mapping]] = ..., type: _Optional[_Union[Message.ProtocolMessage.Type, str]] = ..., ephemeral_expiration: _Optional[int] = ..., ephemeral_setting_timestamp: _Optional[int] = ..., history_sync_notification: _Optional[_Union[Message.HistorySyncNotification, _Mapping]] = ..., app_state_sync_key_share: _Optional[_Union[Message.AppStateSyncKeyShare, _Mapping]] = ..., edited_message: _Optional[_Union[Message, _Mapping]] = ..., timestamp_ms: _Optional[int] = ...) -> None: ...
+    class HistorySyncNotification(_message.Message):
+        __slots__ = ("file_sha256", "file_length", "media_key", "file_enc_sha256", "direct_path", "sync_type", "chunk_order", "original_message_id", "progress")
+        FILE_SHA256_FIELD_NUMBER: _ClassVar[int]
+        FILE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+        MEDIA_KEY_FIELD_NUMBER: _ClassVar[int]
+        FILE_ENC_SHA256_FIELD_NUMBER: _ClassVar[int]
+        DIRECT_PATH_FIELD_NUMBER: _ClassVar[int]
+        SYNC_TYPE_FIELD_NUMBER: _ClassVar[int]
+        CHUNK_ORDER_FIELD_NUMBER: _ClassVar[int]
+        ORIGINAL_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+        PROGRESS_FIELD_NUMBER: _ClassVar[int]
+        file_sha256: bytes
+        file_length: int
+        media_key: bytes
+        file_enc_sha256: bytes
+        direct_path: str
+        sync_type: HistorySync.HistorySyncType
+        chunk_order: int
+        original_message_id: str
+        progress: int
+        def __init__(self, file_sha256: _Optional[bytes] = ..., file_length: _Optional[int] = ..., media_key: _Optional[bytes] = ..., file_enc_sha256: _Optional[bytes] = ..., direct_path: _Optional[str] = ..., sync_type: _Optional[_Union[HistorySync.HistorySyncType, str]] = ..., chunk_order: _Optional[int] = ..., original_message_id: _Optional[str] = ..., progress: _Optional[int] = ...) -> None: ...
+    class AppStateSyncKeyId(_message.Message):
+        __slots__ = ("key_id",)
+        KEY_ID_FIELD_NUMBER: _ClassVar[int]
+        key_id: bytes
+        def __init__(self, key_id: _Optional[bytes] = ...) -> None: ...
+    class AppStateSyncKeyFingerprint(_message.Message):
+        __slots__ = ("raw_id", "current_index", "device_indexes")
+        RAW_ID_FIELD_NUMBER: _ClassVar[int]
+        CURRENT_INDEX_FIELD_NUMBER: _ClassVar[int]
+        DEVICE_INDEXES_FIELD_NUMBER: _ClassVar[int]
+        raw_id: int
+        current_index: int
+        device_indexes: _containers.RepeatedScalarFieldContainer[int]
+        def __init__(self, raw_id: _Optional[int] = ..., current_index: _Optional[int] = ..., device_indexes: _Optional[_Iterable[int]] = ...) -> None: ...
+    class AppStateSyncKeyData(_message.Message):
+        __slots__ = ("key_data", "fingerprint", "timestamp")
+        KEY_DATA_FIELD_NUMBER: _ClassVar[int]
+        FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+        TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+        key_data: bytes
+        fingerprint: Message.AppStateSyncKeyFingerprint
+        timestamp: int
+        def __init__(self, key_data: _Optional[bytes] = ..., fingerprint: _Optional[_Union[Message.AppStateSyncKeyFingerprint, _Mapping]] = ..., timestamp: _Optional[int] = ...) -> None: ...
+    class AppStateSyncKey(_message.Message):
+        __slots__ = ("key_id", "key_data")
+        KEY_ID_FIELD_NUMBER: _ClassVar[int]
+        KEY_DATA_FIELD_NUMBER: _ClassVar[int]
+        key_id: Message.AppStateSyncKeyId
+        key_data: Message.AppStateSyncKeyData
+        def __init__(self, key_id: _Optional[_Union[Message.AppStateSyncKeyId, _Mapping]] = ..., key_data: _Optional[_Union[Message.AppStateSyncKeyData, _Mapping]] = ...) -> None: ...
+    class AppStateSyncKeyShare(_message.Message):
+        __slots__ = ("keys",)
+        KEYS_FIELD_NUMBER: _ClassVar[int]
+        keys: _containers.RepeatedCompositeFieldContainer[Message.AppStateSyncKey]
+        def __init__(self, keys: _Optional[_Iterable[_Union[Message.AppStateSyncKey, _Mapping]]] = ...) -> None: ...
     class DeviceSentMessage(_message.Message):
         __slots__ = ("destination_jid", "message", "phash")
         DESTINATION_JID_FIELD_NUMBER: _ClassVar[int]
@@ -191,3 +251,81 @@ class Message(_message.Message):
     reaction_message: Message.ReactionMessage
     edited_message: Message.FutureProofMessage
     def __init__(self, conversation: _Optional[str] = ..., sender_key_distribution_message: _Optional[_Union[Message.SenderKeyDistributionMessage, _Mapping]] = ..., image_message: _Optional[_Union[Message.ImageMessage, _Mapping]] = ..., extended_text_message: _Optional[_Union[Message.ExtendedTextMessage, _Mapping]] = ..., protocol_message: _Optional[_Union[Message.ProtocolMessage, _Mapping]] = ..., device_sent_message: _Optional[_Union[Message.DeviceSentMessage, _Mapping]] = ..., message_context_info: _Optional[_Union[MessageContextInfo, _Mapping]] = ..., view_once_message: _Optional[_Union[Message.FutureProofMessage, _Mapping]] = ..., ephemeral_message: _Optional[_Union[Message.FutureProofMessage, _Mapping]] = ..., reaction_message: _Optional[_Union[Message.ReactionMessage, _Mapping]] = ..., edited_message: _Optional[_Union[Message.FutureProofMessage, _Mapping]] = ...) -> None: ...
+
+class WebMessageInfo(_message.Message):
+    __slots__ = ("key", "message", "message_timestamp", "status", "participant", "push_name")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_FIELD_NUMBER: _ClassVar[int]
+    PUSH_NAME_FIELD_NUMBER: _ClassVar[int]
+    key: MessageKey
+    message: Message
+    message_timestamp: int
+    status: int
+    participant: str
+    push_name: str
+    def __init__(self, key: _Optional[_Union[MessageKey, _Mapping]] = ..., message: _Optional[_Union[Message, _Mapping]] = ..., message_timestamp: _Optional[int] = ..., status: _Optional[int] = ..., participant: _Optional[str] = ..., push_name: _Optional[str] = ...) -> None: ...
+
+class HistorySyncMsg(_message.Message):
+    __slots__ = ("message", "msg_order_id")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    MSG_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    message: WebMessageInfo
+    msg_order_id: int
+    def __init__(self, message: _Optional[_Union[WebMessageInfo, _Mapping]] = ..., msg_order_id: _Optional[int] = ...) -> None: ...
+
+class Conversation(_message.Message):
+    __slots__ = ("id", "messages", "last_msg_timestamp", "unread_count", "conversation_timestamp", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    LAST_MSG_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    messages: _containers.RepeatedCompositeFieldContainer[HistorySyncMsg]
+    last_msg_timestamp: int
+    unread_count: int
+    conversation_timestamp: int
+    name: str
+    def __init__(self, id: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[HistorySyncMsg, _Mapping]]] = ..., last_msg_timestamp: _Optional[int] = ..., unread_count: _Optional[int] = ..., conversation_timestamp: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class Pushname(_message.Message):
+    __slots__ = ("id", "pushname")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PUSHNAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    pushname: str
+    def __init__(self, id: _Optional[str] = ..., pushname: _Optional[str] = ...) -> None: ...
+
+class HistorySync(_message.Message):
+    __slots__ = ("sync_type", "conversations", "chunk_order", "progress", "pushnames")
+    class HistorySyncType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        INITIAL_BOOTSTRAP: _ClassVar[HistorySync.HistorySyncType]
+        INITIAL_STATUS_V3: _ClassVar[HistorySync.HistorySyncType]
+        FULL: _ClassVar[HistorySync.HistorySyncType]
+        RECENT: _ClassVar[HistorySync.HistorySyncType]
+        PUSH_NAME: _ClassVar[HistorySync.HistorySyncType]
+        NON_BLOCKING_DATA: _ClassVar[HistorySync.HistorySyncType]
+        ON_DEMAND: _ClassVar[HistorySync.HistorySyncType]
+    INITIAL_BOOTSTRAP: HistorySync.HistorySyncType
+    INITIAL_STATUS_V3: HistorySync.HistorySyncType
+    FULL: HistorySync.HistorySyncType
+    RECENT: HistorySync.HistorySyncType
+    PUSH_NAME: HistorySync.HistorySyncType
+    NON_BLOCKING_DATA: HistorySync.HistorySyncType
+    ON_DEMAND: HistorySync.HistorySyncType
+    SYNC_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_ORDER_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    PUSHNAMES_FIELD_NUMBER: _ClassVar[int]
+    sync_type: HistorySync.HistorySyncType
+    conversations: _containers.RepeatedCompositeFieldContainer[Conversation]
+    chunk_order: int
+    progress: int
+    pushnames: _containers.RepeatedCompositeFieldContainer[Pushname]
+    def __init__(self, sync_type: _Optional[_Union[HistorySync.HistorySyncType, str]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., chunk_order: _Optional[int] = ..., progress: _Optional[int] = ..., pushnames: _Optional[_Iterable[_Union[Pushname, _Mapping]]] = ...) -> None: ...

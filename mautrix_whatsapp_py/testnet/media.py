@@ -1,0 +1,127 @@
+"""The test network's media server: encrypted blobs uploaded and downloaded over HTTPS.
+
+Clients learn the host and an auth token from the ``media_conn`` query, upload with
+``POST /mms/<type>/<token>?auth=...`` and get back a ``direct_path``; downloads are plain GETs
+of that path. Blobs are stored as files, so they survive restarts. The server never sees a
+media key.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import secrets
+import ssl
+from pathlib import Path
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+#: Names the media certificate is valid for; ``mmg.whatsapp.net`` lets clients that insist on
+#: the real media host reach us through a hosts entry or a custom agent.
+CERT_NAMES = ("localhost", "mmg.whatsapp.net")
+
+
+class MediaStore:
+    def __init__(self, root: Path, auth: str) -> None:
+        self.root = root
+        self.auth = auth
+        self.public_url = ""
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _new_path(self, prefix: str, ext: str = "enc") -> str:
+        name = secrets.token_urlsafe(18)
+        return f"/v/t62/{prefix.strip('/').replace('/', '-')}/{name}.{ext}"
+
+    def _file(self, direct_path: str) -> Path:
+        safe = direct_path.split("?")[0].lstrip("/")
+        path = (self.root / safe).resolve()
+        if self.root.resolve() not in path.parents:
+            raise web.HTTPNotFound()
+        return path
+
+    def store_blob(self, blob: bytes, upload_path: str) -> str:
+        direct_path = self._new_path(upload_path)
+        path = self._file(direct_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(blob)
+        tmp.replace(path)
+        return direct_path
+
+    def store_public(self, data: bytes, ext: str) -> str:
+        direct_path = self._new_path("pp", ext)
+        path = self._file(direct_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return direct_path
+
+    def routes(self) -> list[web.RouteDef]:
+        async def upload(request: web.Request) -> web.Response:
+            if request.query.get("auth") != self.auth:
+                raise web.HTTPUnauthorized(text="bad media auth")
+            blob = await request.read()
+            if not blob:
+                raise web.HTTPBadRequest(text="empty upload")
+            direct_path = self.store_blob(blob, "/mms/" + request.match_info["kind"])
+            return web.json_response({"url": self.public_url + direct_path, "direct_path": direct_path})
+
+        async def download(request: web.Request) -> web.StreamResponse:
+            path = self._file(request.path)
+            if not path.is_file():
+                raise web.HTTPNotFound()
+            return web.FileResponse(path)
+
+        return [
+            web.post("/mms/{kind}/{token}", upload),
+            web.get("/v/{tail:.*}", download),
+        ]
+
+
+def ensure_tls_cert(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for the media server, made once and kept."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / "media-cert.pem", directory / "media-key.pem"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mautrix-whatsapp-py testnet")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(n) for n in CERT_NAMES]
+                + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(key_path, 0o600)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def server_ssl_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context

@@ -1,0 +1,270 @@
+"""The heart of the test network: who is connected, and how stanzas reach every device.
+
+Everything a device must acknowledge (messages, receipts, notifications) is written to that
+device's queue before it is pushed, and leaves the queue only when the device acks it, so a
+device that is offline, drops its connection, or talks to a restarted server still gets each
+stanza, in order. Presence and chat states are relayed live only, as on the real network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..whatsapp.binary import JID, Node, marshal, unmarshal
+from ..whatsapp.signal.keys import KeyPair
+from ..whatsapp.socket import errors as socket_errors
+from ..whatsapp.socket.handshake import CertificateAuthority
+from .connection import Connection
+from .media import MediaStore
+from .pairing import Pairing
+from .storage import Device, Storage, now
+
+if TYPE_CHECKING:
+    from .phone import Phone
+
+log = logging.getLogger(__name__)
+
+USER_SERVER = "s.whatsapp.net"
+GROUP_SERVER = "g.us"
+LID_SERVER = "lid"
+#: Stanzas a device must ack, by tag; the ack's ``class`` is the tag.
+ACKED_TAGS = frozenset({"message", "receipt", "notification"})
+#: At or below this many one-time prekeys left, the device is told to upload more.
+LOW_PREKEY_THRESHOLD = 5
+
+
+@dataclass(slots=True)
+class Faults:
+    """Fault injection switches, set through the admin API."""
+
+    paused: set[str] = field(default_factory=set)  # phones whose delivery is held
+
+
+class Network:
+    """Shared state of one running test network."""
+
+    def __init__(self, storage: Storage, static_key: KeyPair, ca: CertificateAuthority,
+                 media_url: str = "") -> None:  # fmt: skip
+        self.storage = storage
+        self.static_key = static_key
+        self.ca = ca
+        self.cert_chain = ca.cert_chain(static_key.public[1:])
+        self.media_url = media_url
+        self.media_host = ""
+        self.connections: dict[tuple[str, int], Connection] = {}
+        self.unregistered: set[Connection] = set()
+        self.phones: dict[str, Phone] = {}
+        self.faults = Faults()
+        self.presence: dict[str, str] = {}
+        self.subscribers: dict[str, set[tuple[str, int]]] = {}
+        self._flush_locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self.media: MediaStore = MediaStore(storage.data_dir / "media", "")
+        self.media_auth = ""
+        self.pairing = Pairing(self)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    @classmethod
+    async def load_keys(cls, storage: Storage) -> tuple[KeyPair, CertificateAuthority]:
+        """The server's Noise key and certificate authority, made once and kept in storage."""
+        static = await storage.get_server_key("noise")
+        root = await storage.get_server_key("ca_root")
+        inter = await storage.get_server_key("ca_intermediate")
+        if static is None or root is None or inter is None:
+            static, root, inter = os.urandom(32), os.urandom(32), os.urandom(32)
+            await storage.put_server_key("noise", static)
+            await storage.put_server_key("ca_root", root)
+            await storage.put_server_key("ca_intermediate", inter)
+        ca = CertificateAuthority(KeyPair.from_private(root), KeyPair.from_private(inter))
+        return KeyPair.from_private(static), ca
+
+    def spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for conn in list(self.connections.values()) + list(self.unregistered):
+            await conn.close()
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- identities ------------------------------------------------------------------------
+
+    @staticmethod
+    def device_jid(phone: str, device_id: int) -> str:
+        return f"{phone}:{device_id}@{USER_SERVER}" if device_id else f"{phone}@{USER_SERVER}"
+
+    async def resolve_user(self, jid: JID) -> str | None:
+        """The phone number an address points at, for phone-number and LID addresses."""
+        if jid.server == USER_SERVER:
+            return jid.user
+        if jid.server == LID_SERVER:
+            account = await self.storage.get_account_by_lid(jid.user)
+            return account.phone if account else None
+        return None
+
+    # -- sessions --------------------------------------------------------------------------
+
+    async def logged_in(self, conn: Connection) -> None:
+        """A device has logged in: replace its older connection and flush its queue."""
+        key = conn.key
+        assert key is not None
+        old = self.connections.get(key)
+        self.connections[key] = conn
+        if old is not None and old is not conn:
+            log.info("%r replaces an older connection", conn)
+            await old.stream_error(Node("conflict", {"type": "replaced"}))
+        await self.flush(key[0], key[1], initial=True)
+
+    def logged_out(self, conn: Connection) -> None:
+        key = conn.key
+        if key is not None and self.connections.get(key) is conn:
+            del self.connections[key]
+        self.unregistered.discard(conn)
+
+    async def unlink(self, phone: str, device_id: int) -> bool:
+        """Remove a companion: it is logged out and everyone learns its device is gone."""
+        device = await self.storage.get_device(phone, device_id)
+        if device is None or device_id == 0:
+            return False
+        await self.storage.remove_device(phone, device_id)
+        conn = self.connections.pop((phone, device_id), None)
+        if conn is not None:
+            await conn.stream_error(Node("conflict", {"type": "device_removed"}), code="401")
+        await self.notify_devices_changed(phone, device, removed=True)
+        return True
+
+    async def disconnect(self, phone: str, device_id: int) -> bool:
+        conn = self.connections.get((phone, device_id))
+        if conn is None:
+            return False
+        await conn.close()
+        return True
+
+    # -- delivery --------------------------------------------------------------------------
+
+    async def deliver(self, phone: str, device_id: int, node: Node) -> None:
+        """Queue ``node`` for one device (if it must be acked) and push it if it is online."""
+        if device_id == 0:
+            phone_sim = self.phones.get(phone)
+            if phone_sim is not None:
+                self.spawn(phone_sim.receive(node))
+            return
+        if node.tag in ACKED_TAGS:
+            await self.storage.enqueue(
+                phone,
+                device_id,
+                node.tag,
+                node.attr_str("id"),
+                node.attr_str("from"),
+                node.attr_str("participant"),
+                marshal(node),
+            )
+            await self.flush(phone, device_id)
+        else:
+            conn = self.connections.get((phone, device_id))
+            if conn is not None and phone not in self.faults.paused:
+                try:
+                    await conn.send(node)
+                except socket_errors.SocketError:
+                    pass
+
+    async def deliver_to_user(
+        self, phone: str, node: Node, exclude: tuple[str, int] | None = None
+    ) -> None:
+        for device in await self.storage.devices_of(phone):
+            if (device.phone, device.device_id) != exclude:
+                await self.deliver(device.phone, device.device_id, node)
+
+    async def flush(self, phone: str, device_id: int, initial: bool = False) -> None:
+        """Push a device's queue to its connection.
+
+        On login (``initial``) the whole queue is sent in order and followed by the
+        ``<ib><offline/>`` marker; afterwards only what has not been pushed on this connection.
+        """
+        conn = self.connections.get((phone, device_id))
+        if conn is None or phone in self.faults.paused and not initial:
+            return
+        lock = self._flush_locks.setdefault((phone, device_id), asyncio.Lock())
+        async with lock:
+            sent = conn.sent_seqs
+            count = 0
+            if phone not in self.faults.paused:
+                for item in await self.storage.queued(phone, device_id):
+                    if item.seq in sent:
+                        continue
+                    node = unmarshal(item.stanza)
+                    if initial:
+                        node.attrs["offline"] = "1"
+                    try:
+                        await conn.send(node)
+                    except socket_errors.SocketError:
+                        return
+                    sent.add(item.seq)
+                    count += 1
+            if initial:
+                try:
+                    await conn.send(Node("ib", {}, [Node("offline", {"count": str(count)})]))
+                except socket_errors.SocketError:
+                    return
+
+    async def resume(self, phone: str) -> None:
+        self.faults.paused.discard(phone)
+        for device in await self.storage.devices_of(phone):
+            await self.flush(phone, device.device_id)
+
+    async def acked(self, conn: Connection, node: Node) -> None:
+        key = conn.key
+        if key is None:
+            return
+        await self.storage.dequeue(
+            key[0],
+            key[1],
+            node.attr_str("class"),
+            node.attr_str("id"),
+            node.attr_str("to"),
+            node.attr_str("participant"),
+        )
+
+    # -- notifications ---------------------------------------------------------------------
+
+    def notification(self, kind: str, sender: str, children: Iterable[Node], **attrs: str) -> Node:
+        return Node(
+            "notification",
+            {"from": sender, "type": kind, "id": os.urandom(8).hex().upper(), "t": str(now()),
+             **attrs},
+            list(children),
+        )  # fmt: skip
+
+    async def notify_devices_changed(self, phone: str, device: Device, removed: bool) -> None:
+        """Tell everyone who may hold a session with ``phone`` that its device list changed."""
+        account = await self.storage.get_account(phone)
+        if account is None:
+            return
+        jid = self.device_jid(phone, device.device_id)
+        child = Node(
+            "remove" if removed else "add",
+            {"device_hash": "2:" + os.urandom(6).hex()},
+            [Node("device", {"jid": jid, "key-index": str(device.key_index)}),
+             Node("key-index-list", {"ts": str(now())})],
+        )  # fmt: skip
+        note = self.notification("devices", f"{phone}@{USER_SERVER}", [child])
+        for other in await self.contacts_of(phone):
+            await self.deliver_to_user(other, note)
+
+    async def contacts_of(self, phone: str) -> set[str]:
+        """Accounts that share a group with ``phone``, plus ``phone`` itself and every account
+        (the test network is small, so device changes simply go to everyone)."""
+        return {a.phone for a in await self.storage.list_accounts()}
+
+
+def data_paths(data_dir: Path) -> dict[str, Path]:
+    return {"media": data_dir / "media", "tls": data_dir / "tls"}

@@ -1,0 +1,101 @@
+"""Fixtures for the test network: a running server in a temporary directory, its admin API,
+and Baileys clients paired with simulated phones through that API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from mautrix_whatsapp_py.testnet.server import TestNetServer
+from tests.interop.baileys_client import BaileysClient
+from tests.interop.node_peer import node_available
+
+requires_node = pytest.mark.skipif(not node_available(), reason="run scripts/setup.sh first")
+
+
+class Admin:
+    """A thin JSON client for the admin API."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url
+
+    async def call(self, method: str, path: str, body: Any = None, expect: int | None = None) -> Any:
+        async with self.session.request(method, self.url + path, json=body) as resp:
+            data = await resp.json()
+            if expect is not None:
+                assert resp.status == expect, (resp.status, data)
+            elif resp.status >= 400:
+                raise AssertionError(f"{method} {path} -> {resp.status}: {data}")
+            return data
+
+    async def create_account(self, phone: str, push_name: str) -> dict[str, Any]:
+        return await self.call("POST", "/accounts", {"phone": phone, "push_name": push_name})  # type: ignore[no-any-return]
+
+    async def link(self, phone: str, qr: str) -> dict[str, Any]:
+        return await self.call("POST", f"/accounts/{phone}/link", {"qr": qr})  # type: ignore[no-any-return]
+
+    async def send(self, phone: str, to: str, text: str) -> str:
+        return (await self.call("POST", f"/accounts/{phone}/send", {"to": to, "text": text}))["id"]  # type: ignore[no-any-return]
+
+    async def devices(self, phone: str) -> list[dict[str, Any]]:
+        return await self.call("GET", f"/accounts/{phone}/devices")  # type: ignore[no-any-return]
+
+    async def messages(self, phone: str) -> list[dict[str, Any]]:
+        return await self.call("GET", f"/accounts/{phone}/messages")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def testnet(tmp_path: Path) -> AsyncIterator[TestNetServer]:
+    server = TestNetServer(tmp_path / "testnet")
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def admin(testnet: TestNetServer) -> AsyncIterator[Admin]:
+    async with aiohttp.ClientSession() as session:
+        yield Admin(session, testnet.info["admin_url"])
+
+
+PairFn = Callable[[str, str], Awaitable[BaileysClient]]
+
+
+@pytest.fixture
+async def pair_baileys(
+    testnet: TestNetServer, admin: Admin, tmp_path: Path
+) -> AsyncIterator[PairFn]:
+    """Create an account and link a fresh Baileys client to it by scanning its QR code."""
+    clients: list[BaileysClient] = []
+
+    async def pair(phone: str, push_name: str) -> BaileysClient:
+        await admin.create_account(phone, push_name)
+        client = await BaileysClient.start(
+            testnet.info["websocket_url"],
+            str(tmp_path / f"baileys-{phone}-{len(clients)}"),
+            ca_cert=testnet.info["tls_cert"],
+        )
+        clients.append(client)
+        qr = await client.wait_event("qr", timeout=30)
+        await admin.link(phone, qr["qr"])
+        await client.wait_event("connection", {"connection": "open"}, timeout=30)
+        # A new companion holds its events back until the phone's app state key and history
+        # have arrived and it has synced; wait for that so tests see live traffic.
+        for _ in range(200):
+            if not await client.is_buffering():
+                break
+            import asyncio
+
+            await asyncio.sleep(0.1)
+        return client
+
+    yield pair
+    for client in clients:
+        await client.close()
