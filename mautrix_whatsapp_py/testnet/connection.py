@@ -77,6 +77,8 @@ class Connection:
         return f"srv-{self._tag}-{os.urandom(3).hex()}"
 
     async def send(self, node: Node) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("-> %r %s", self, node)
         data = marshal(node, self.dict_version)
         async with self._send_lock:
             if self.sock.closed:
@@ -118,6 +120,8 @@ class Connection:
                 except DecodeError as e:
                     log.warning("%r sent an undecodable stanza: %s", self, e)
                     continue
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("<- %r %s", self, node)
                 if node.tag == "iq" and node.attrs.get("type") in ("result", "error"):
                     future = self._pending.get(node.attr_str("id"))
                     if future is not None and not future.done():

@@ -166,6 +166,7 @@ class Network:
                 node.attr_str("id"),
                 node.attr_str("from"),
                 node.attr_str("participant"),
+                node.attr_str("type"),
                 marshal(node),
             )
             await self.flush(phone, device_id)
@@ -232,6 +233,7 @@ class Network:
             node.attr_str("id"),
             node.attr_str("to"),
             node.attr_str("participant"),
+            node.attr_str("type"),
         )
 
     # -- notifications ---------------------------------------------------------------------

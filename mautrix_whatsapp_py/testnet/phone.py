@@ -297,9 +297,10 @@ class Phone:
         chat = node.attr_jid("from")
         if sender is None or chat is None:
             return
-        address = ProtocolAddress(sender.signal_address_user, sender.device)
-        plaintexts: list[bytes] = []
-        failed = False
+        address = ProtocolAddress(sender.signal_address_user(), sender.device)
+        msg_id = node.attr_str("id")
+        decrypted = failed = False
+        # In order: the pairwise copy may carry the sender key the group copy needs.
         for enc in node.children_by_tag("enc"):
             data = enc.content if isinstance(enc.content, bytes) else b""
             kind = enc.attr_str("type")
@@ -310,31 +311,16 @@ class Phone:
                 else:
                     result = await SessionCipher(self.store, address).decrypt(kind, data)  # type: ignore[arg-type]
                     raw = result.plaintext
-                plaintexts.append(unpad(raw))
-            except (SignalError, ValueError) as e:
+                message = e2e.Message.FromString(unpad(raw))
+            except Exception as e:  # noqa: BLE001 - any bad copy gets a retry request
                 log.info("phone %s could not decrypt %s from %s: %s", self.phone, kind, sender, e)
                 failed = True
-        msg_id = node.attr_str("id")
-        if failed and not plaintexts:
-            retry = Node(
-                "receipt",
-                {"id": msg_id, "to": str(chat), "type": "retry",
-                 **({"participant": str(sender)} if chat.server == "g.us" else {})},
-                [Node("retry", {"count": "1", "id": msg_id, "t": node.attr_str("t"), "v": "1"}),
-                 Node("registration", {}, (await self.store.get_local_registration_id()).to_bytes(4, "big"))],
-            )  # fmt: skip
-            await route_receipt(self.network, (self.phone, 0), retry)
-            return
-        for plaintext in plaintexts:
-            try:
-                message = e2e.Message.FromString(plaintext)
-            except Exception:  # noqa: BLE001
                 continue
+            decrypted = True
             if message.HasField("sender_key_distribution_message"):
                 skdm = message.sender_key_distribution_message
-                name = SenderKeyName(skdm.group_id or str(chat), address)
                 await GroupSessionBuilder(self.store).process(
-                    name,
+                    SenderKeyName(skdm.group_id or str(chat), address),
                     SenderKeyDistributionMessage.parse(skdm.axolotl_sender_key_distribution_message),
                 )
                 message.ClearField("sender_key_distribution_message")
@@ -344,6 +330,16 @@ class Phone:
                     self.phone, chat_jid, str(sender.to_non_ad()), msg_id,
                     node.attr_int("t", now()), message.SerializeToString(),
                 )  # fmt: skip
+        if failed and not decrypted:
+            retry = Node(
+                "receipt",
+                {"id": msg_id, "to": str(chat), "type": "retry",
+                 **({"participant": str(sender)} if chat.server == "g.us" else {})},
+                [Node("retry", {"count": "1", "id": msg_id, "t": node.attr_str("t"), "v": "1"}),
+                 Node("registration", {}, (await self.store.get_local_registration_id()).to_bytes(4, "big"))],
+            )  # fmt: skip
+            await route_receipt(self.network, (self.phone, 0), retry)
+            return
         receipt_attrs = {"id": msg_id, "to": str(chat.to_non_ad()) if chat.server != "g.us" else str(chat)}
         if chat.server == "g.us":
             receipt_attrs["participant"] = str(sender.to_non_ad())

@@ -64,6 +64,7 @@ testnet_upgrades.register_sql(
         stanza_id   TEXT NOT NULL,
         sender      TEXT NOT NULL,
         participant TEXT NOT NULL DEFAULT '',
+        kind        TEXT NOT NULL DEFAULT '',
         stanza      BLOB NOT NULL,
         FOREIGN KEY (phone, device_id) REFERENCES device(phone, device_id) ON DELETE CASCADE
     )""",
@@ -388,18 +389,19 @@ class Storage:
 
     async def enqueue(
         self, phone: str, device_id: int, cls: str, stanza_id: str, sender: str,
-        participant: str, stanza: bytes,
+        participant: str, kind: str, stanza: bytes,
     ) -> int:  # fmt: skip
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO queue (phone, device_id, class, stanza_id, sender, participant, "
-                "stanza) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "kind, stanza) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 phone,
                 device_id,
                 cls,
                 stanza_id,
                 sender,
                 participant,
+                kind,
                 stanza,
             )
             return int(await self.db.fetchval("SELECT last_insert_rowid()"))
@@ -427,20 +429,26 @@ class Storage:
         )
 
     async def dequeue(
-        self, phone: str, device_id: int, cls: str, stanza_id: str, sender: str, participant: str
-    ) -> int:
-        """Drop what an ack confirms; returns how many rows it matched."""
+        self, phone: str, device_id: int, cls: str, stanza_id: str, sender: str,
+        participant: str, kind: str,
+    ) -> int:  # fmt: skip
+        """Drop what an ack confirms; returns how many rows it matched.
+
+        Receipts of different types for one message (delivered, read ...) are told apart by
+        their type, which clients echo in the ack; message acks carry no type.
+        """
         query = (
             "DELETE FROM queue WHERE phone = $1 AND device_id = $2 AND class = $3 "
             "AND stanza_id = $4"
         )
         args: list[Any] = [phone, device_id, cls, stanza_id]
-        if sender:
-            query += " AND sender = $5"
-            args.append(sender)
-            if participant:
-                query += " AND participant = $6"
-                args.append(participant)
+        for column, value in (("sender", sender), ("participant", participant)):
+            if value:
+                args.append(value)
+                query += f" AND {column} = ${len(args)}"
+        if cls != "message":
+            args.append(kind)
+            query += f" AND kind = ${len(args)}"
         return await self.db.execute(query, *args)
 
     # -- groups ----------------------------------------------------------------------------

@@ -158,6 +158,10 @@ class BaileysClient:
         """Turn off automatic reconnecting, leaving the current socket as it is."""
         await self.peer.call("stop")
 
+    async def start_again(self) -> None:
+        """Reconnect after :meth:`end`, like an app opened again with the same credentials."""
+        await self.peer.call("resume")
+
     async def close(self) -> None:
         await self.peer.close()
 

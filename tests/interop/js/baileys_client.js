@@ -330,4 +330,10 @@ serve({
 		halt()
 		return true
 	},
+	// Reconnect after `end`, as an app that was closed and opened again (same auth files).
+	resume: () => {
+		stopped = false
+		connect()
+		return true
+	},
 })
