@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -18,12 +19,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="state directory")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args()
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     server = TestNetServer(args.data, args.host, args.port, args.media_port)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_forever(server))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -29,9 +29,13 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "body is not JSON"}', content_type="application/json") from None
+        raise web.HTTPBadRequest(
+            text='{"error": "body is not JSON"}', content_type="application/json"
+        ) from None
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text='{"error": "body must be an object"}', content_type="application/json")
+        raise web.HTTPBadRequest(
+            text='{"error": "body must be an object"}', content_type="application/json"
+        )
     return data
 
 
@@ -50,7 +54,9 @@ def _text_of(message: e2e.Message) -> str | None:
 def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
     def net() -> Network:
         if server.network is None:
-            raise web.HTTPServiceUnavailable(text='{"error": "restarting"}', content_type="application/json")
+            raise web.HTTPServiceUnavailable(
+                text='{"error": "restarting"}', content_type="application/json"
+            )
         return server.network
 
     async def create_account(request: web.Request) -> web.Response:
@@ -62,21 +68,32 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         if await network.storage.get_account(phone) is not None:
             return _error(409, f"account {phone} exists")
         lid = str(10**14 + secrets.randbelow(9 * 10**14))
-        account = await network.storage.create_account(phone, str(data.get("push_name") or phone), lid)
+        account = await network.storage.create_account(
+            phone, str(data.get("push_name") or phone), lid
+        )
         network.phones[phone] = await Phone.load(network, account)
         return web.json_response(
-            {"phone": phone, "jid": account.jid, "lid": f"{lid}@lid", "push_name": account.push_name},
+            {
+                "phone": phone,
+                "jid": account.jid,
+                "lid": f"{lid}@lid",
+                "push_name": account.push_name,
+            },
             status=201,
         )
 
     async def list_accounts(request: web.Request) -> web.Response:
         accounts = await net().storage.list_accounts()
-        return web.json_response([{"phone": a.phone, "jid": a.jid, "push_name": a.push_name} for a in accounts])
+        return web.json_response(
+            [{"phone": a.phone, "jid": a.jid, "push_name": a.push_name} for a in accounts]
+        )
 
     async def link(request: web.Request) -> web.Response:
         data = await _body(request)
         try:
-            device = await net().pairing.link_qr(request.match_info["phone"], str(data.get("qr", "")))
+            device = await net().pairing.link_qr(
+                request.match_info["phone"], str(data.get("qr", ""))
+            )
         except PairingError as e:
             return _error(400, str(e))
         return web.json_response({"jid": device.jid, "device_id": device.device_id})
@@ -97,15 +114,18 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         phone = request.match_info["phone"]
         out = []
         for device in await network.storage.devices_of(phone):
-            out.append({
-                "jid": device.jid,
-                "device_id": device.device_id,
-                "platform": device.platform,
-                "key_index": device.key_index,
-                "online": device.device_id == 0 or (phone, device.device_id) in network.connections,
-                "queued": await network.storage.count_queued(phone, device.device_id),
-                "prekeys": await network.storage.count_prekeys(phone, device.device_id),
-            })  # fmt: skip
+            out.append(
+                {
+                    "jid": device.jid,
+                    "device_id": device.device_id,
+                    "platform": device.platform,
+                    "key_index": device.key_index,
+                    "online": device.device_id == 0
+                    or (phone, device.device_id) in network.connections,
+                    "queued": await network.storage.count_queued(phone, device.device_id),
+                    "prekeys": await network.storage.count_prekeys(phone, device.device_id),
+                }
+            )
         return web.json_response(out)
 
     async def unlink(request: web.Request) -> web.Response:
@@ -129,7 +149,7 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         for item in await net().storage.inbox(request.match_info["phone"]):
             try:
                 text = _text_of(e2e.Message.FromString(item.pop("message")))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 text = None
             out.append({**item, "text": text})
         return web.json_response(out)

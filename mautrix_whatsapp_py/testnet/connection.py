@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -49,8 +50,9 @@ class Registration:
 class Connection:
     """A live, Noise-encrypted client connection."""
 
-    def __init__(self, network: Network, ws: web.WebSocketResponse, sock: NoiseSocket,
-                 dict_version: int) -> None:  # fmt: skip
+    def __init__(
+        self, network: Network, ws: web.WebSocketResponse, sock: NoiseSocket, dict_version: int
+    ) -> None:
         self.network = network
         self.ws = ws
         self.sock = sock
@@ -85,7 +87,7 @@ class Connection:
                 raise socket_errors.SocketClosedError("connection closed")
             await self.sock.send_frame(data)
 
-    async def query(self, node: Node, timeout: float = 30) -> Node:
+    async def query(self, node: Node, wait: float = 30) -> Node:
         """Send a server-initiated IQ and wait for the client's answer."""
         stanza_id = node.attrs.setdefault("id", self.next_id())
         assert isinstance(stanza_id, str)
@@ -93,17 +95,15 @@ class Connection:
         self._pending[stanza_id] = future
         try:
             await self.send(node)
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(wait):
                 return await future
         finally:
             self._pending.pop(stanza_id, None)
 
     async def stream_error(self, child: Node | None = None, code: str | None = None) -> None:
         attrs = {"code": code} if code else {}
-        try:
+        with contextlib.suppress(socket_errors.SocketError):
             await self.send(Node("stream:error", attrs, [child] if child else None))
-        except socket_errors.SocketError:
-            pass
         await self.close()
 
     async def close(self) -> None:
@@ -146,7 +146,7 @@ def parse_registration(noise_key: bytes, payload: payload_pb.ClientPayload) -> R
     try:
         props = payload_pb.DeviceProps.FromString(data.device_props)
         platform = props.os
-    except Exception:  # noqa: BLE001 - a bad DeviceProps only loses the platform name
+    except Exception:
         pass
     identity = data.e_ident
     if len(identity) == 32:
@@ -176,7 +176,7 @@ async def handshake(network: Network, ws: web.WebSocketResponse) -> Connection |
     conn = Connection(network, ws, sock, dict_version)
     try:
         payload = payload_pb.ClientPayload.FromString(payload_bytes)
-    except Exception:  # noqa: BLE001 - protobuf raises DecodeError subclasses and others
+    except Exception:
         log.info("client payload did not parse")
         await conn.send(Node("failure", {"reason": "400"}))
         await conn.close()

@@ -26,9 +26,8 @@ class IQError(Exception):
 def group_node(group: Group, with_participants: bool = True) -> Node:
     children: list[Node] = []
     if group.description:
-        children.append(
-            Node("description", {"id": group.description_id}, [Node("body", {}, group.description)])
-        )
+        body = Node("body", {}, group.description.encode())
+        children.append(Node("description", {"id": group.description_id}, [body]))
     if group.announce:
         children.append(Node("announcement", {}))
     if group.locked:
@@ -54,11 +53,10 @@ def group_node(group: Group, with_participants: bool = True) -> Node:
     )
 
 
-async def _notify(network: Network, group: Group, actor: str, child: Node,
-                  extra_phones: tuple[str, ...] = ()) -> None:  # fmt: skip
-    note = network.notification(
-        "w:gp2", group.jid, [child], participant=f"{actor}@{USER_SERVER}"
-    )
+async def _notify(
+    network: Network, group: Group, actor: str, child: Node, extra_phones: tuple[str, ...] = ()
+) -> None:
+    note = network.notification("w:gp2", group.jid, [child], participant=f"{actor}@{USER_SERVER}")
     for phone in (*group.members, *extra_phones):
         await network.deliver_to_user(phone, note)
 
@@ -88,7 +86,7 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
                 if await storage.get_account(p) is not None:
                     members.setdefault(p, "")
             ts = now()
-            group = Group(
+            created = Group(
                 jid=f"{ts}{secrets.randbelow(10**6):06d}@g.us",
                 subject=op.attr_str("subject"),
                 subject_owner=actor,
@@ -102,9 +100,9 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
                 invite_code=secrets.token_urlsafe(16),
                 members=members,
             )
-            await storage.put_group(group)
-            await _notify(network, group, phone, Node("create", {}, [group_node(group)]))
-            return [group_node(group)]
+            await storage.put_group(created)
+            await _notify(network, created, phone, Node("create", {}, [group_node(created)]))
+            return [group_node(created)]
         if op.tag == "participating":
             groups = [group_node(g) for g in await storage.groups_of(phone)]
             return [Node("groups", {}, groups)]
@@ -145,9 +143,18 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
         if op.tag == "invite":
             return [Node("invite", {"code": group.invite_code})]
         raise IQError(501, "feature-not-implemented")
-    needs_admin = op.tag in ("add", "remove", "promote", "demote", "invite", "announcement",
-                             "not_announcement", "locked", "unlocked")  # fmt: skip
-    if needs_admin and not is_admin or (group.locked and not is_admin):
+    needs_admin = op.tag in (
+        "add",
+        "remove",
+        "promote",
+        "demote",
+        "invite",
+        "announcement",
+        "not_announcement",
+        "locked",
+        "unlocked",
+    )
+    if (needs_admin and not is_admin) or (group.locked and not is_admin):
         raise IQError(403, "forbidden")
     if op.tag in ("add", "remove", "promote", "demote"):
         results = []
@@ -176,7 +183,9 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
             results.append(Node("participant", attrs))
         await storage.put_group(group)
         if changed:
-            child = Node(op.tag, {}, [Node("participant", {"jid": f"{p}@{USER_SERVER}"}) for p in changed])
+            child = Node(
+                op.tag, {}, [Node("participant", {"jid": f"{p}@{USER_SERVER}"}) for p in changed]
+            )
             removed = tuple(changed) if op.tag == "remove" else ()
             await _notify(network, group, phone, child, removed)
         return [Node(op.tag, {}, results)]
@@ -185,7 +194,9 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
         group.subject = content.decode() if isinstance(content, bytes) else str(content or "")
         group.subject_owner, group.subject_time = actor, now()
         await storage.put_group(group)
-        child = Node("subject", {"subject": group.subject, "s_o": actor, "s_t": str(group.subject_time)})
+        child = Node(
+            "subject", {"subject": group.subject, "s_o": actor, "s_t": str(group.subject_time)}
+        )
         await _notify(network, group, phone, child)
         return []
     if op.tag == "description":
@@ -195,7 +206,7 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
         group.description_id = op.attr_str("id") or os.urandom(8).hex().upper()
         await storage.put_group(group)
         attrs = {"id": group.description_id}
-        content = [Node("body", {}, group.description)] if group.description else None
+        content = [Node("body", {}, group.description.encode())] if group.description else None
         if not group.description:
             attrs["delete"] = "true"
         await _notify(network, group, phone, Node("description", attrs, content))

@@ -24,8 +24,12 @@ log = logging.getLogger(__name__)
 
 USER_SERVER = "s.whatsapp.net"
 APP_STATE_COLLECTIONS = (
-    "critical_block", "critical_unblock_low", "regular_high", "regular_low", "regular",
-)  # fmt: skip
+    "critical_block",
+    "critical_unblock_low",
+    "regular_high",
+    "regular_low",
+    "regular",
+)
 
 Handler = Callable[["Network", "Connection", Node], Awaitable[list[Node]]]
 
@@ -57,8 +61,15 @@ async def _props(network: Network, conn: Connection, iq: Node) -> list[Node]:
 async def _privacy(network: Network, conn: Connection, iq: Node) -> list[Node]:
     if iq.attr_str("type") == "set":
         return []
-    categories = [("last", "all"), ("online", "all"), ("profile", "all"), ("status", "all"),
-                  ("groupadd", "all"), ("readreceipts", "all"), ("calladd", "all")]  # fmt: skip
+    categories = [
+        ("last", "all"),
+        ("online", "all"),
+        ("profile", "all"),
+        ("status", "all"),
+        ("groupadd", "all"),
+        ("readreceipts", "all"),
+        ("calladd", "all"),
+    ]
     return [Node("privacy", {}, [Node("category", {"name": n, "value": v}) for n, v in categories])]
 
 
@@ -90,7 +101,12 @@ async def _encrypt(network: Network, conn: Connection, iq: Node) -> list[Node]:
         list_node = iq.child("list")
         assert list_node is not None
         for key in list_node.children_by_tag("key"):
-            keys.append((int.from_bytes(_bytes(key.child("id")), "big"), b"\x05" + _bytes(key.child("value"))[-32:]))
+            keys.append(
+                (
+                    int.from_bytes(_bytes(key.child("id")), "big"),
+                    b"\x05" + _bytes(key.child("value"))[-32:],
+                )
+            )
         skey = iq.child("skey")
         identity = _bytes(iq.child("identity"))
         if skey is not None and identity:
@@ -113,10 +129,14 @@ async def _encrypt(network: Network, conn: Connection, iq: Node) -> list[Node]:
         if skey is None or device is None:
             raise IQError(400, "bad-request")
         await storage.update_signed_prekey(
-            phone, device_id, device.registration_id, device.identity_key,
+            phone,
+            device_id,
+            device.registration_id,
+            device.identity_key,
             int.from_bytes(_bytes(skey.child("id")), "big"),
-            b"\x05" + _bytes(skey.child("value"))[-32:], _bytes(skey.child("signature")),
-        )  # fmt: skip
+            b"\x05" + _bytes(skey.child("value"))[-32:],
+            _bytes(skey.child("signature")),
+        )
         return []
     raise IQError(400, "bad-request")
 
@@ -125,22 +145,32 @@ async def _bundle(network: Network, jid: JID) -> Node:
     phone = await network.resolve_user(jid)
     device = await network.storage.get_device(phone, jid.device) if phone else None
     if device is None:
-        return Node("user", {"jid": str(jid)}, [Node("error", {"code": "404", "text": "item-not-found"})])
+        return Node(
+            "user", {"jid": str(jid)}, [Node("error", {"code": "404", "text": "item-not-found"})]
+        )
     children = [
         Node("registration", {}, device.registration_id.to_bytes(4, "big")),
         Node("type", {}, b"\x05"),
         Node("identity", {}, device.identity_key[1:]),
-        Node("skey", {}, [
-            Node("id", {}, device.skey_id.to_bytes(3, "big")),
-            Node("value", {}, device.skey_pub[1:]),
-            Node("signature", {}, device.skey_sig),
-        ]),
-    ]  # fmt: skip
+        Node(
+            "skey",
+            {},
+            [
+                Node("id", {}, device.skey_id.to_bytes(3, "big")),
+                Node("value", {}, device.skey_pub[1:]),
+                Node("signature", {}, device.skey_sig),
+            ],
+        ),
+    ]
     prekey = await network.storage.take_prekey(device.phone, device.device_id)
     if prekey is not None:
-        children.append(Node("key", {}, [
-            Node("id", {}, prekey[0].to_bytes(3, "big")), Node("value", {}, prekey[1][1:])
-        ]))  # fmt: skip
+        children.append(
+            Node(
+                "key",
+                {},
+                [Node("id", {}, prekey[0].to_bytes(3, "big")), Node("value", {}, prekey[1][1:])],
+            )
+        )
         left = await network.storage.count_prekeys(device.phone, device.device_id)
         if device.device_id and left <= 5:
             note = network.notification(
@@ -162,18 +192,26 @@ async def _digest(network: Network, phone: str, device_id: int) -> Node:
     digest = hashlib.sha1(device.identity_key[1:] + device.skey_pub[1:] + device.skey_sig)
     for row in rows:
         digest.update(bytes(row["pub"])[1:])
-    return Node("digest", {}, [
-        Node("registration", {}, device.registration_id.to_bytes(4, "big")),
-        Node("type", {}, b"\x05"),
-        Node("identity", {}, device.identity_key[1:]),
-        Node("skey", {}, [
-            Node("id", {}, device.skey_id.to_bytes(3, "big")),
-            Node("value", {}, device.skey_pub[1:]),
-            Node("signature", {}, device.skey_sig),
-        ]),
-        Node("list", {}, [Node("id", {}, int(r["key_id"]).to_bytes(3, "big")) for r in rows]),
-        Node("hash", {}, digest.digest()),
-    ])  # fmt: skip
+    return Node(
+        "digest",
+        {},
+        [
+            Node("registration", {}, device.registration_id.to_bytes(4, "big")),
+            Node("type", {}, b"\x05"),
+            Node("identity", {}, device.identity_key[1:]),
+            Node(
+                "skey",
+                {},
+                [
+                    Node("id", {}, device.skey_id.to_bytes(3, "big")),
+                    Node("value", {}, device.skey_pub[1:]),
+                    Node("signature", {}, device.skey_sig),
+                ],
+            ),
+            Node("list", {}, [Node("id", {}, int(r["key_id"]).to_bytes(3, "big")) for r in rows]),
+            Node("hash", {}, digest.digest()),
+        ],
+    )
 
 
 # -- usync: device lists, contacts, status, LIDs -------------------------------------------------
@@ -203,12 +241,17 @@ async def _usync(network: Network, conn: Connection, iq: Node) -> list[Node]:
         children = []
         for protocol in protocols:
             if protocol == "devices":
-                children.append(await _device_list(network, account.phone) if account else
-                                Node("devices", {}, [Node("error", {"code": "404", "text": "not found"})]))  # fmt: skip
+                children.append(
+                    await _device_list(network, account.phone)
+                    if account
+                    else Node("devices", {}, [Node("error", {"code": "404", "text": "not found"})])
+                )
             elif protocol == "contact":
                 children.append(Node("contact", {"type": "in" if account else "out"}))
             elif protocol == "status" and account:
-                children.append(Node("status", {"t": str(account.created)}, account.status or None))
+                children.append(
+                    Node("status", {"t": str(account.created)}, account.status.encode() or None)
+                )
             elif protocol == "lid" and account:
                 children.append(Node("lid", {"val": f"{account.lid}@lid"}))
             elif protocol == "disappearing_mode":
@@ -216,8 +259,15 @@ async def _usync(network: Network, conn: Connection, iq: Node) -> list[Node]:
             elif protocol == "business":
                 children.append(Node("business", {}))
         users.append(Node("user", {"jid": out_jid}, children))
-    result = Node("usync", {k: usync.attr_str(k) for k in ("sid", "mode", "last", "index", "context")
-                            if usync.attr_str(k)}, [Node("result", {}), Node("list", {}, users)])  # fmt: skip
+    result = Node(
+        "usync",
+        {
+            k: usync.attr_str(k)
+            for k in ("sid", "mode", "last", "index", "context")
+            if usync.attr_str(k)
+        },
+        [Node("result", {}), Node("list", {}, users)],
+    )
     return [result]
 
 
@@ -232,8 +282,13 @@ async def _device_list(network: Network, phone: str) -> Node:
     children = [Node("device-list", {}, entries)]
     phone_sim = network.phones.get(phone)
     if phone_sim is not None:
-        children.append(Node("key-index-list", {"ts": str(now())}, phone_sim.signed_key_index_list(
-            [d.key_index for d in devices if d.device_id])))  # fmt: skip
+        children.append(
+            Node(
+                "key-index-list",
+                {"ts": str(now())},
+                phone_sim.signed_key_index_list([d.key_index for d in devices if d.device_id]),
+            )
+        )
     return Node("devices", {}, children)
 
 
@@ -244,8 +299,13 @@ async def _media_conn(network: Network, conn: Connection, iq: Node) -> list[Node
     if iq.child("media_conn") is None:
         raise IQError(400, "bad-request")
     auth = network.media_auth
-    return [Node("media_conn", {"auth": auth, "ttl": "3600", "auth_ttl": "3600", "max_buckets": "12"},
-                 [Node("host", {"hostname": network.media_host})])]  # fmt: skip
+    return [
+        Node(
+            "media_conn",
+            {"auth": auth, "ttl": "3600", "auth_ttl": "3600", "max_buckets": "12"},
+            [Node("host", {"hostname": network.media_host})],
+        )
+    ]
 
 
 async def _profile_picture(network: Network, conn: Connection, iq: Node) -> list[Node]:
@@ -257,7 +317,7 @@ async def _profile_picture(network: Network, conn: Connection, iq: Node) -> list
             await network.storage.remove_profile_picture(target)
             return []
         pic_id = str(now())
-        path = network.media.store_public(picture.content, "jpg")
+        path = await network.media.store_public(picture.content, "jpg")
         await network.storage.set_profile_picture(target, pic_id, path)
         note = network.notification("picture", target, [Node("set", {"jid": target, "id": pic_id})])
         for account in await network.storage.list_accounts():
@@ -267,8 +327,12 @@ async def _profile_picture(network: Network, conn: Connection, iq: Node) -> list
     if found is None:
         raise IQError(404, "item-not-found")
     pic_id, path = found
-    return [Node("picture", {"id": pic_id, "type": "image", "url": network.media_url + path,
-                             "direct_path": path})]  # fmt: skip
+    return [
+        Node(
+            "picture",
+            {"id": pic_id, "type": "image", "url": network.media_url + path, "direct_path": path},
+        )
+    ]
 
 
 async def _status(network: Network, conn: Connection, iq: Node) -> list[Node]:
@@ -289,16 +353,26 @@ async def _app_state(network: Network, conn: Connection, iq: Node) -> list[Node]
     for collection in sync.children_by_tag("collection"):
         name = collection.attr_str("name")
         if name not in APP_STATE_COLLECTIONS:
-            out.append(Node("collection", {"name": name, "type": "error"},
-                            [Node("error", {"code": "400", "text": "bad-request"})]))  # fmt: skip
+            out.append(
+                Node(
+                    "collection",
+                    {"name": name, "type": "error"},
+                    [Node("error", {"code": "400", "text": "bad-request"})],
+                )
+            )
             continue
         client_version = collection.attr_int("version")
         current = await network.storage.app_state_version(phone, name)
         patches = list(collection.children_by_tag("patch"))
         if patches:
             if client_version != current:
-                out.append(Node("collection", {"name": name, "type": "error"},
-                                [Node("error", {"code": "409", "text": "conflict"})]))  # fmt: skip
+                out.append(
+                    Node(
+                        "collection",
+                        {"name": name, "type": "error"},
+                        [Node("error", {"code": "409", "text": "conflict"})],
+                    )
+                )
                 continue
             for patch in patches:
                 current += 1
@@ -307,14 +381,20 @@ async def _app_state(network: Network, conn: Connection, iq: Node) -> list[Node]
                 version_field = b"\x08" + _varint(current)
                 stamped = _bytes(patch) + b"\x0a" + _varint(len(version_field)) + version_field
                 await network.storage.add_app_state_patch(phone, name, current, stamped)
-            out.append(Node("collection", {"name": name, "version": str(current), "type": "result"}))
+            out.append(
+                Node("collection", {"name": name, "version": str(current), "type": "result"})
+            )
             note = network.notification(
-                "server_sync", USER_SERVER, [Node("collection", {"name": name, "version": str(current)})]
+                "server_sync",
+                USER_SERVER,
+                [Node("collection", {"name": name, "version": str(current)})],
             )
             await network.deliver_to_user(phone, note, exclude=(phone, device_id))
             continue
         served = await network.storage.app_state_patches(phone, name, client_version)
-        children = [Node("patches", {}, [Node("patch", {}, p) for _, p in served])] if served else []
+        children = (
+            [Node("patches", {}, [Node("patch", {}, p) for _, p in served])] if served else []
+        )
         out.append(Node("collection", {"name": name, "version": str(current)}, children))
     return [Node("sync", {}, out)]
 
@@ -337,7 +417,7 @@ def _varint(value: int) -> bytes:
 async def _md(network: Network, conn: Connection, iq: Node) -> list[Node]:
     remove = iq.child("remove-companion-device")
     if remove is not None:
-        phone, device_id = _me(conn)
+        phone, _ = _me(conn)
         jid = remove.attr_jid("jid")
         if jid is None or jid.user != phone:
             raise IQError(403, "forbidden")
@@ -389,8 +469,11 @@ async def handle_iq(network: Network, conn: Connection, iq: Node) -> None:
         children = await handler(network, conn, iq)
         reply = Node("iq", {**reply_attrs, "type": "result"}, children or None)
     except IQError as e:
-        reply = Node("iq", {**reply_attrs, "type": "error"},
-                     [Node("error", {"code": str(e.code), "text": e.text})])  # fmt: skip
+        reply = Node(
+            "iq",
+            {**reply_attrs, "type": "error"},
+            [Node("error", {"code": str(e.code), "text": e.text})],
+        )
     await conn.send(reply)
 
 

@@ -8,6 +8,7 @@ media key.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import os
@@ -44,20 +45,15 @@ class MediaStore:
             raise web.HTTPNotFound()
         return path
 
-    def store_blob(self, blob: bytes, upload_path: str) -> str:
+    async def store_blob(self, blob: bytes, upload_path: str) -> str:
+        """Keep ``blob`` (written on a thread, atomically) and return its direct path."""
         direct_path = self._new_path(upload_path)
-        path = self._file(direct_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(blob)
-        tmp.replace(path)
+        await asyncio.to_thread(_write_atomic, self._file(direct_path), blob)
         return direct_path
 
-    def store_public(self, data: bytes, ext: str) -> str:
+    async def store_public(self, data: bytes, ext: str) -> str:
         direct_path = self._new_path("pp", ext)
-        path = self._file(direct_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        await asyncio.to_thread(_write_atomic, self._file(direct_path), data)
         return direct_path
 
     def routes(self) -> list[web.RouteDef]:
@@ -67,8 +63,10 @@ class MediaStore:
             blob = await request.read()
             if not blob:
                 raise web.HTTPBadRequest(text="empty upload")
-            direct_path = self.store_blob(blob, "/mms/" + request.match_info["kind"])
-            return web.json_response({"url": self.public_url + direct_path, "direct_path": direct_path})
+            direct_path = await self.store_blob(blob, "/mms/" + request.match_info["kind"])
+            return web.json_response(
+                {"url": self.public_url + direct_path, "direct_path": direct_path}
+            )
 
         async def download(request: web.Request) -> web.StreamResponse:
             path = self._file(request.path)
@@ -80,6 +78,13 @@ class MediaStore:
             web.post("/mms/{kind}/{token}", upload),
             web.get("/v/{tail:.*}", download),
         ]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def ensure_tls_cert(directory: Path) -> tuple[Path, Path]:

@@ -9,12 +9,13 @@ stanza, in order. Presence and chat states are relayed live only, as on the real
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..whatsapp.binary import JID, Node, marshal, unmarshal
 from ..whatsapp.signal.keys import KeyPair
@@ -49,8 +50,9 @@ class Faults:
 class Network:
     """Shared state of one running test network."""
 
-    def __init__(self, storage: Storage, static_key: KeyPair, ca: CertificateAuthority,
-                 media_url: str = "") -> None:  # fmt: skip
+    def __init__(
+        self, storage: Storage, static_key: KeyPair, ca: CertificateAuthority, media_url: str = ""
+    ) -> None:
         self.storage = storage
         self.static_key = static_key
         self.ca = ca
@@ -67,7 +69,7 @@ class Network:
         self.media: MediaStore = MediaStore(storage.data_dir / "media", "")
         self.media_auth = ""
         self.pairing = Pairing(self)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -85,8 +87,9 @@ class Network:
         ca = CertificateAuthority(KeyPair.from_private(root), KeyPair.from_private(inter))
         return KeyPair.from_private(static), ca
 
-    def spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` in the background, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -173,10 +176,8 @@ class Network:
         else:
             conn = self.connections.get((phone, device_id))
             if conn is not None and phone not in self.faults.paused:
-                try:
+                with contextlib.suppress(socket_errors.SocketError):
                     await conn.send(node)
-                except socket_errors.SocketError:
-                    pass
 
     async def deliver_to_user(
         self, phone: str, node: Node, exclude: tuple[str, int] | None = None
@@ -192,7 +193,7 @@ class Network:
         ``<ib><offline/>`` marker; afterwards only what has not been pushed on this connection.
         """
         conn = self.connections.get((phone, device_id))
-        if conn is None or phone in self.faults.paused and not initial:
+        if conn is None or (phone in self.faults.paused and not initial):
             return
         lock = self._flush_locks.setdefault((phone, device_id), asyncio.Lock())
         async with lock:
@@ -241,10 +242,15 @@ class Network:
     def notification(self, kind: str, sender: str, children: Iterable[Node], **attrs: str) -> Node:
         return Node(
             "notification",
-            {"from": sender, "type": kind, "id": os.urandom(8).hex().upper(), "t": str(now()),
-             **attrs},
+            {
+                "from": sender,
+                "type": kind,
+                "id": os.urandom(8).hex().upper(),
+                "t": str(now()),
+                **attrs,
+            },
             list(children),
-        )  # fmt: skip
+        )
 
     async def notify_devices_changed(self, phone: str, device: Device, removed: bool) -> None:
         """Tell everyone who may hold a session with ``phone`` that its device list changed."""
@@ -255,9 +261,11 @@ class Network:
         child = Node(
             "remove" if removed else "add",
             {"device_hash": "2:" + os.urandom(6).hex()},
-            [Node("device", {"jid": jid, "key-index": str(device.key_index)}),
-             Node("key-index-list", {"ts": str(now())})],
-        )  # fmt: skip
+            [
+                Node("device", {"jid": jid, "key-index": str(device.key_index)}),
+                Node("key-index-list", {"ts": str(now())}),
+            ],
+        )
         note = self.notification("devices", f"{phone}@{USER_SERVER}", [child])
         for other in await self.contacts_of(phone):
             await self.deliver_to_user(other, note)

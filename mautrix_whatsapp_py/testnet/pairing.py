@@ -39,8 +39,11 @@ class Pairing:
         refs = [Node("ref", {}, ref.encode()) for ref in conn.registration.refs]
         try:
             answer = await conn.query(
-                Node("iq", {"from": "s.whatsapp.net", "type": "set", "xmlns": "md"},
-                     [Node("pair-device", {}, refs)])  # fmt: skip
+                Node(
+                    "iq",
+                    {"from": "s.whatsapp.net", "type": "set", "xmlns": "md"},
+                    [Node("pair-device", {}, refs)],
+                )
             )
         except (TimeoutError, socket_errors.SocketError):
             return
@@ -86,12 +89,18 @@ class Pairing:
         success = Node(
             "iq",
             {"from": "s.whatsapp.net", "type": "set", "xmlns": "md"},
-            [Node("pair-success", {}, [
-                Node("device-identity", {}, identity_hmac),
-                Node("platform", {"name": reg.platform or "web"}),
-                Node("device", {"jid": jid, "lid": f"{account.lid}:{device_id}@lid"}),
-            ])],
-        )  # fmt: skip
+            [
+                Node(
+                    "pair-success",
+                    {},
+                    [
+                        Node("device-identity", {}, identity_hmac),
+                        Node("platform", {"name": reg.platform or "web"}),
+                        Node("device", {"jid": jid, "lid": f"{account.lid}:{device_id}@lid"}),
+                    ],
+                )
+            ],
+        )
         try:
             answer = await conn.query(success)
         except (TimeoutError, socket_errors.SocketError) as e:

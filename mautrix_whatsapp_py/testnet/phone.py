@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING
 
 from ..whatsapp.adv import sign_key_index_list
 from ..whatsapp.binary import JID, Node
+from ..whatsapp.media_crypto import MediaType, encrypt_media
 from ..whatsapp.proto import wa_e2e_pb2 as e2e
 from ..whatsapp.signal.address import ProtocolAddress, SenderKeyName
 from ..whatsapp.signal.cipher import SessionCipher
-from ..whatsapp.signal.errors import SignalError
 from ..whatsapp.signal.group import GroupCipher, GroupSessionBuilder
 from ..whatsapp.signal.keys import KeyPair, PreKeyBundle
 from ..whatsapp.signal.padding import pad, unpad
 from ..whatsapp.signal.wire import SenderKeyDistributionMessage
-from ..whatsapp.media_crypto import MediaType, encrypt_media
 from ..whatsapp.store.signal_store import SQLSignalStore
 from .routing import route_message, route_receipt
 from .storage import Account, Device, now
@@ -44,8 +43,9 @@ def new_message_id() -> str:
 class Phone:
     """Device 0 of one account."""
 
-    def __init__(self, network: Network, account: Account, store: SQLSignalStore,
-                 key: KeyPair) -> None:  # fmt: skip
+    def __init__(
+        self, network: Network, account: Account, store: SQLSignalStore, key: KeyPair
+    ) -> None:
         self.network = network
         self.account = account
         self.store = store
@@ -179,7 +179,9 @@ class Phone:
             [Node("participants", {}, participants), *children],
         )
         self.sent[msg_id] = (str(chat), plaintext)
-        await self.network.storage.add_inbox(self.phone, str(chat), self.jid, msg_id, now(), plaintext)
+        await self.network.storage.add_inbox(
+            self.phone, str(chat), self.jid, msg_id, now(), plaintext
+        )
         await route_message(self.network, (self.phone, 0), node)
         return msg_id
 
@@ -191,10 +193,16 @@ class Phone:
         enc = await self._enc(self.phone, device, message.SerializeToString())
         node = Node(
             "message",
-            {"from": self.jid, "id": new_message_id(), "type": "text", "t": str(now()),
-             "category": "peer", "notify": self.account.push_name},
+            {
+                "from": self.jid,
+                "id": new_message_id(),
+                "type": "text",
+                "t": str(now()),
+                "category": "peer",
+                "notify": self.account.push_name,
+            },
             [enc],
-        )  # fmt: skip
+        )
         await self.network.deliver(self.phone, device.device_id, node)
 
     # -- companions --------------------------------------------------------------------------
@@ -231,7 +239,7 @@ class Phone:
         await self.send_to_companion(device, e2e.Message(protocol_message=share))
         history = await self._history()
         blob = encrypt_media(zlib.compress(history.SerializeToString()), MediaType.HISTORY)
-        direct_path = self.network.media.store_blob(blob.blob, MediaType.HISTORY.upload_path)
+        direct_path = await self.network.media.store_blob(blob.blob, MediaType.HISTORY.upload_path)
         notification = e2e.Message.ProtocolMessage(
             type=e2e.Message.ProtocolMessage.HISTORY_SYNC_NOTIFICATION,
             history_sync_notification=e2e.Message.HistorySyncNotification(
@@ -252,7 +260,7 @@ class Phone:
         for order, item in enumerate(await self.network.storage.inbox(self.phone)):
             try:
                 message = e2e.Message.FromString(item["message"])
-            except Exception:  # noqa: BLE001 - a message we cannot parse is left out
+            except Exception:
                 continue
             if message.HasField("device_sent_message"):
                 message = message.device_sent_message.message
@@ -312,7 +320,7 @@ class Phone:
                     result = await SessionCipher(self.store, address).decrypt(kind, data)  # type: ignore[arg-type]
                     raw = result.plaintext
                 message = e2e.Message.FromString(unpad(raw))
-            except Exception as e:  # noqa: BLE001 - any bad copy gets a retry request
+            except Exception as e:
                 log.info("phone %s could not decrypt %s from %s: %s", self.phone, kind, sender, e)
                 failed = True
                 continue
@@ -321,26 +329,45 @@ class Phone:
                 skdm = message.sender_key_distribution_message
                 await GroupSessionBuilder(self.store).process(
                     SenderKeyName(skdm.group_id or str(chat), address),
-                    SenderKeyDistributionMessage.parse(skdm.axolotl_sender_key_distribution_message),
+                    SenderKeyDistributionMessage.parse(
+                        skdm.axolotl_sender_key_distribution_message
+                    ),
                 )
                 message.ClearField("sender_key_distribution_message")
             if message.ListFields():
                 chat_jid = node.attr_str("recipient") or str(chat.to_non_ad())
                 await self.network.storage.add_inbox(
-                    self.phone, chat_jid, str(sender.to_non_ad()), msg_id,
-                    node.attr_int("t", now()), message.SerializeToString(),
-                )  # fmt: skip
+                    self.phone,
+                    chat_jid,
+                    str(sender.to_non_ad()),
+                    msg_id,
+                    node.attr_int("t", now()),
+                    message.SerializeToString(),
+                )
         if failed and not decrypted:
             retry = Node(
                 "receipt",
-                {"id": msg_id, "to": str(chat), "type": "retry",
-                 **({"participant": str(sender)} if chat.server == "g.us" else {})},
-                [Node("retry", {"count": "1", "id": msg_id, "t": node.attr_str("t"), "v": "1"}),
-                 Node("registration", {}, (await self.store.get_local_registration_id()).to_bytes(4, "big"))],
-            )  # fmt: skip
+                {
+                    "id": msg_id,
+                    "to": str(chat),
+                    "type": "retry",
+                    **({"participant": str(sender)} if chat.server == "g.us" else {}),
+                },
+                [
+                    Node("retry", {"count": "1", "id": msg_id, "t": node.attr_str("t"), "v": "1"}),
+                    Node(
+                        "registration",
+                        {},
+                        (await self.store.get_local_registration_id()).to_bytes(4, "big"),
+                    ),
+                ],
+            )
             await route_receipt(self.network, (self.phone, 0), retry)
             return
-        receipt_attrs = {"id": msg_id, "to": str(chat.to_non_ad()) if chat.server != "g.us" else str(chat)}
+        receipt_attrs = {
+            "id": msg_id,
+            "to": str(chat.to_non_ad()) if chat.server != "g.us" else str(chat),
+        }
         if chat.server == "g.us":
             receipt_attrs["participant"] = str(sender.to_non_ad())
         if sender.user != self.phone:
@@ -369,5 +396,7 @@ class Phone:
             attrs["participant"] = device.jid
         elif phone == self.phone:
             attrs["recipient"] = chat
-        node = Node("message", attrs, [Node("participants", {}, [Node("to", {"jid": device.jid}, [enc])])])
+        node = Node(
+            "message", attrs, [Node("participants", {}, [Node("to", {"jid": device.jid}, [enc])])]
+        )
         await route_message(self.network, (self.phone, 0), node)

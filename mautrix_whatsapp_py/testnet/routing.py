@@ -71,7 +71,9 @@ async def route_message(network: Network, sender: tuple[str, int], node: Node) -
                 if not encs:
                     continue
                 attrs = {"from": str(to), "participant": sender_jid, **base}
-                await network.deliver(member, device.device_id, Node("message", attrs, encs + extra))
+                await network.deliver(
+                    member, device.device_id, Node("message", attrs, encs + extra)
+                )
                 delivered += 1
         return Node("ack", {"class": "message", "id": msg_id, "from": str(to), "t": ts})
 
@@ -84,7 +86,10 @@ async def route_message(network: Network, sender: tuple[str, int], node: Node) -
     if to.device or node.attr_str("recipient"):
         targets.append((recipient_phone, to.device))
     else:
-        targets += [(recipient_phone, d.device_id) for d in await network.storage.devices_of(recipient_phone)]
+        targets += [
+            (recipient_phone, d.device_id)
+            for d in await network.storage.devices_of(recipient_phone)
+        ]
         targets += [(phone, d.device_id) for d in await network.storage.devices_of(phone)]
     for key in targets:
         if key == sender:

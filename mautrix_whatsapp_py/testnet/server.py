@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import secrets
 from pathlib import Path
@@ -36,8 +37,9 @@ class TestNetServer:
 
     """One test network instance, bound to a data directory."""
 
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0,
-                 media_port: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self, data_dir: Path, host: str = "127.0.0.1", port: int = 0, media_port: int = 0
+    ) -> None:
         self.data_dir = data_dir
         self.host = host
         self.port = port
@@ -165,16 +167,16 @@ class TestNetServer:
         elif node.tag == "chatstate":
             await route_chatstate(network, key, node)
         elif node.tag == "notification":
-            await _send_quietly(conn, Node("ack", {"class": "notification", "id": node.attr_str("id")}))
+            await _send_quietly(
+                conn, Node("ack", {"class": "notification", "id": node.attr_str("id")})
+            )
         else:
             log.debug("ignoring %s from %r", node.tag, conn)
 
 
 async def _send_quietly(conn: Connection, node: Node) -> None:
-    try:
+    with contextlib.suppress(socket_errors.SocketError):
         await conn.send(node)
-    except socket_errors.SocketError:
-        pass
 
 
 async def run_forever(server: TestNetServer) -> None:

@@ -8,6 +8,7 @@ Signal state uses the engine's own SQL Signal store in the same database.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..whatsapp.store.sqldb import Database, Row
-from ..whatsapp.store.upgrade import UpgradeTable, upgrade_table as engine_upgrade_table
+from ..whatsapp.store.upgrade import UpgradeTable
+from ..whatsapp.store.upgrade import upgrade_table as engine_upgrade_table
 
 testnet_upgrades = UpgradeTable("testnet_version", advisory_lock_key=0x57410002)
 
@@ -219,7 +221,7 @@ class Storage:
 
     @classmethod
     async def open(cls, data_dir: Path) -> Storage:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
         db = Database.create(f"sqlite:///{data_dir / 'testnet.db'}")
         await db.start()
         await engine_upgrade_table.upgrade(db)
@@ -269,7 +271,9 @@ class Storage:
         return [_account(r) for r in await self.db.fetch("SELECT * FROM account ORDER BY phone")]
 
     async def set_push_name(self, phone: str, push_name: str) -> None:
-        await self.db.execute("UPDATE account SET push_name = $2 WHERE phone = $1", phone, push_name)
+        await self.db.execute(
+            "UPDATE account SET push_name = $2 WHERE phone = $1", phone, push_name
+        )
 
     async def set_status(self, phone: str, status: str) -> None:
         await self.db.execute("UPDATE account SET status = $2 WHERE phone = $1", phone, status)
@@ -313,9 +317,15 @@ class Storage:
         )
 
     async def update_signed_prekey(
-        self, phone: str, device_id: int, registration_id: int, identity: bytes,
-        skey_id: int, skey_pub: bytes, skey_sig: bytes,
-    ) -> None:  # fmt: skip
+        self,
+        phone: str,
+        device_id: int,
+        registration_id: int,
+        identity: bytes,
+        skey_id: int,
+        skey_pub: bytes,
+        skey_sig: bytes,
+    ) -> None:
         await self.db.execute(
             "UPDATE device SET registration_id = $3, identity_key = $4, skey_id = $5, "
             "skey_pub = $6, skey_sig = $7 WHERE phone = $1 AND device_id = $2",
@@ -388,9 +398,16 @@ class Storage:
     # -- delivery queue --------------------------------------------------------------------
 
     async def enqueue(
-        self, phone: str, device_id: int, cls: str, stanza_id: str, sender: str,
-        participant: str, kind: str, stanza: bytes,
-    ) -> int:  # fmt: skip
+        self,
+        phone: str,
+        device_id: int,
+        cls: str,
+        stanza_id: str,
+        sender: str,
+        participant: str,
+        kind: str,
+        stanza: bytes,
+    ) -> int:
         async with self.db.transaction():
             await self.db.execute(
                 "INSERT INTO queue (phone, device_id, class, stanza_id, sender, participant, "
@@ -415,9 +432,13 @@ class Storage:
         )
         return [
             QueuedStanza(
-                r["seq"], r["class"], r["stanza_id"], r["sender"], r["participant"],
+                r["seq"],
+                r["class"],
+                r["stanza_id"],
+                r["sender"],
+                r["participant"],
                 bytes(r["stanza"]),
-            )  # fmt: skip
+            )
             for r in rows
         ]
 
@@ -429,9 +450,15 @@ class Storage:
         )
 
     async def dequeue(
-        self, phone: str, device_id: int, cls: str, stanza_id: str, sender: str,
-        participant: str, kind: str,
-    ) -> int:  # fmt: skip
+        self,
+        phone: str,
+        device_id: int,
+        cls: str,
+        stanza_id: str,
+        sender: str,
+        participant: str,
+        kind: str,
+    ) -> int:
         """Drop what an ack confirms; returns how many rows it matched.
 
         Receipts of different types for one message (delivered, read ...) are told apart by

@@ -69,7 +69,9 @@ class EncryptedMedia:
     file_length: int
 
 
-def encrypt_media(data: bytes, media_type: MediaType, media_key: bytes | None = None) -> EncryptedMedia:
+def encrypt_media(
+    data: bytes, media_type: MediaType, media_key: bytes | None = None
+) -> EncryptedMedia:
     media_key = media_key or os.urandom(32)
     keys = MediaKeys.derive(media_key, media_type)
     padder = padding.PKCS7(128).padder()

@@ -24,7 +24,9 @@ class Admin:
         self.session = session
         self.url = url
 
-    async def call(self, method: str, path: str, body: Any = None, expect: int | None = None) -> Any:
+    async def call(
+        self, method: str, path: str, body: Any = None, expect: int | None = None
+    ) -> Any:
         async with self.session.request(method, self.url + path, json=body) as resp:
             data = await resp.json()
             if expect is not None:

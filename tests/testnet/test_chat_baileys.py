@@ -4,6 +4,7 @@ an image, receipts, typing, the offline queue and a server restart."""
 from __future__ import annotations
 
 import asyncio
+
 from mautrix_whatsapp_py.testnet.server import TestNetServer
 from tests.interop.baileys_client import BaileysClient
 
@@ -128,7 +129,9 @@ async def test_image(pair_baileys: PairFn, testnet: TestNetServer) -> None:
     assert downloaded == data
 
 
-async def test_offline_queue_and_restart(pair_baileys: PairFn, testnet: TestNetServer, admin: Admin) -> None:
+async def test_offline_queue_and_restart(
+    pair_baileys: PairFn, testnet: TestNetServer, admin: Admin
+) -> None:
     alice, bob = await _pair_two(pair_baileys)
     # Bob goes away; Alice sends three messages that wait in the queue.
     await bob.end()

@@ -9,7 +9,9 @@ from .conftest import Admin, PairFn, requires_node
 pytestmark = requires_node
 
 
-async def test_baileys_pairs_and_logs_in(testnet: TestNetServer, admin: Admin, pair_baileys: PairFn) -> None:
+async def test_baileys_pairs_and_logs_in(
+    testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
     client = await pair_baileys("15550001", "Alice")
     me = await client.me()
     assert me is not None and me["id"].startswith("15550001:1@")

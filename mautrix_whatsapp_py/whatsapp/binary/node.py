@@ -7,7 +7,7 @@ canonical string, so ``node.attrs["from"] == "123@s.whatsapp.net"`` holds either
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TypeAlias
 
 from .jid import JID
@@ -29,10 +29,11 @@ class Node:
     content: Content
 
     def __init__(
-        self, tag: str, attrs: dict[str, AttrValue] | None = None, content: Content = None
+        self, tag: str, attrs: Mapping[str, AttrValue] | None = None, content: Content = None
     ) -> None:
         self.tag = tag
-        self.attrs = {} if attrs is None else attrs
+        # A dict is kept as given (callers build one per node); other mappings are copied.
+        self.attrs = {} if attrs is None else attrs if isinstance(attrs, dict) else dict(attrs)
         self.content = content
 
     def __eq__(self, other: object) -> bool:
