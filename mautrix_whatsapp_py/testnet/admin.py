@@ -98,6 +98,14 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
             return _error(400, str(e))
         return web.json_response({"jid": device.jid, "device_id": device.device_id})
 
+    async def link_code(request: web.Request) -> web.Response:
+        data = await _body(request)
+        try:
+            await net().pairing.link_code(request.match_info["phone"], str(data.get("code", "")))
+        except PairingError as e:
+            return _error(400, str(e))
+        return web.json_response({"accepted": True})
+
     async def send(request: web.Request) -> web.Response:
         data = await _body(request)
         phone = net().phones.get(request.match_info["phone"])
@@ -166,6 +174,7 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         web.post("/accounts", create_account),
         web.get("/accounts", list_accounts),
         web.post("/accounts/{phone}/link", link),
+        web.post("/accounts/{phone}/link-code", link_code),
         web.post("/accounts/{phone}/send", send),
         web.get("/accounts/{phone}/devices", devices),
         web.delete("/accounts/{phone}/devices/{device}", unlink),

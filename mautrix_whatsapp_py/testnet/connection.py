@@ -27,6 +27,7 @@ from .storage import Device, now
 
 if TYPE_CHECKING:
     from .network import Network
+    from .pairing import LinkCode
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class Connection:
         self.dict_version = dict_version
         self.device: Device | None = None
         self.registration: Registration | None = None
+        #: Phone-number pairing in progress on this (unregistered) connection.
+        self.link_code: LinkCode | None = None
         self._send_lock = asyncio.Lock()
         self._pending: dict[str, asyncio.Future[Node]] = {}
         self._tag = 0

@@ -424,7 +424,7 @@ async def _md(network: Network, conn: Connection, iq: Node) -> list[Node]:
         await network.unlink(phone, jid.device)
         return []
     if iq.child("link_code_companion_reg") is not None:
-        return await network.pairing.companion_hello(conn, iq)
+        return await network.pairing.companion_stage(conn, iq)
     raise IQError(501, "feature-not-implemented")
 
 

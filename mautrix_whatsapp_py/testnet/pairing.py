@@ -7,13 +7,25 @@ records the device and asks the companion to reconnect and log in.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 import logging
+import os
+import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..whatsapp.adv import ADVError, phone_sign_companion, verify_device_signature
 from ..whatsapp.binary import Node
 from ..whatsapp.proto import wa_adv_pb2 as adv_pb
+from ..whatsapp.signal.keys import KeyPair
 from ..whatsapp.socket import errors as socket_errors
 from .connection import Connection
 from .groups import IQError
@@ -141,5 +153,135 @@ class Pairing:
         log.info("linked %s", jid)
         return device
 
-    async def companion_hello(self, conn: Connection, iq: Node) -> list[Node]:
-        raise IQError(501, "phone number pairing is not available on this test network yet")
+    # -- phone-number pairing codes ----------------------------------------------------------
+
+    async def companion_stage(self, conn: Connection, iq: Node) -> list[Node]:
+        """The companion's side of code pairing: ``companion_hello`` then ``companion_finish``."""
+        reg = iq.child("link_code_companion_reg")
+        assert reg is not None
+        stage = reg.attr_str("stage")
+        if conn.registration is None:
+            raise IQError(400, "already registered")
+        if stage == "companion_hello":
+            jid = reg.attr_jid("jid")
+            wrapped = _child_bytes(reg, "link_code_pairing_wrapped_companion_ephemeral_pub")
+            noise = _child_bytes(reg, "companion_server_auth_key_pub")
+            if jid is None or len(wrapped) != 80 or noise != conn.registration.noise_key:
+                raise IQError(400, "bad-request")
+            if await self.network.storage.get_account(jid.user) is None:
+                raise IQError(404, "item-not-found")
+            ref = secrets.token_urlsafe(24).encode()
+            conn.link_code = LinkCode(jid.user, wrapped, ref)
+            return [Node("link_code_companion_reg", {}, [Node("link_code_pairing_ref", {}, ref)])]
+        if stage == "companion_finish":
+            state = conn.link_code
+            if state is None or state.phone_ephemeral is None or state.companion_ephemeral is None:
+                raise IQError(400, "no pairing in progress")
+            if _child_bytes(reg, "link_code_pairing_ref") != state.ref:
+                raise IQError(400, "wrong pairing ref")
+            adv_secret = self._finish_code(conn, state, reg)
+            self.network.spawn(self._link_logged(conn, state.phone, adv_secret))
+            return []
+        raise IQError(400, f"unknown stage {stage!r}")
+
+    async def link_code(self, phone: str, code: str) -> None:
+        """The user of ``phone`` types the 8-character code a companion shows."""
+        phone_sim = self.network.phones.get(phone)
+        if phone_sim is None:
+            raise PairingError(f"no account {phone}")
+        conn = next(
+            (
+                c
+                for c in self.network.unregistered
+                if c.link_code is not None and c.link_code.phone == phone
+            ),
+            None,
+        )
+        if conn is None or conn.link_code is None:
+            raise PairingError("no companion is waiting for a pairing code for this number")
+        state = conn.link_code
+        wrapped = state.companion_wrapped
+        key = await _code_key(code.replace("-", "").upper(), wrapped[:32])
+        state.companion_ephemeral = _ctr(key, wrapped[32:48], wrapped[48:80])
+        state.phone_ephemeral = KeyPair.generate()
+        salt, iv = os.urandom(32), os.urandom(16)
+        our_key = await _code_key(code.replace("-", "").upper(), salt)
+        wrapped_ours = salt + iv + _ctr(our_key, iv, state.phone_ephemeral.public[1:])
+        hello = Node(
+            "link_code_companion_reg",
+            {"stage": "primary_hello"},
+            [
+                Node("link_code_pairing_ref", {}, state.ref),
+                Node("primary_identity_pub", {}, phone_sim.key.public[1:]),
+                Node("link_code_pairing_wrapped_primary_ephemeral_pub", {}, wrapped_ours),
+            ],
+        )
+        note = self.network.notification("link_code_companion_reg", "s.whatsapp.net", [hello])
+        try:
+            await conn.send(note)
+        except socket_errors.SocketError as e:
+            raise PairingError(f"companion went away: {e}") from None
+
+    def _finish_code(self, conn: Connection, state: LinkCode, reg: Node) -> bytes:
+        phone_sim = self.network.phones[state.phone]
+        assert state.phone_ephemeral is not None and state.companion_ephemeral is not None
+        bundle = _child_bytes(reg, "link_code_pairing_wrapped_key_bundle")
+        companion_identity = _child_bytes(reg, "companion_identity_public")
+        shared = state.phone_ephemeral.agree(state.companion_ephemeral)
+        key = HKDF(SHA256(), 32, salt=bundle[:32], info=BUNDLE_INFO).derive(shared)
+        try:
+            plain = AESGCM(key).decrypt(bundle[32:44], bundle[44:], b"")
+        except InvalidTag:
+            # A mistyped code gives the two sides different ephemeral keys; this is where it shows.
+            conn.link_code = None
+            raise IQError(400, "pairing code did not match") from None
+        reg_identity = conn.registration.identity_key[1:] if conn.registration else b""
+        if (
+            plain[:32] != companion_identity
+            or companion_identity != reg_identity
+            or plain[32:64] != phone_sim.key.public[1:]
+        ):
+            raise IQError(400, "key bundle does not match the devices")
+        identity_shared = phone_sim.key.agree(companion_identity)
+        secret_input = shared + identity_shared + plain[64:96]
+        return HKDF(SHA256(), 32, salt=None, info=b"adv_secret").derive(secret_input)
+
+    async def _link_logged(self, conn: Connection, phone: str, adv_secret: bytes) -> None:
+        try:
+            await self._link(conn, phone, adv_secret)
+        except PairingError as e:
+            log.warning("code pairing for %s failed: %s", phone, e)
+
+
+BUNDLE_INFO = b"link_code_pairing_key_bundle_encryption_key"
+#: PBKDF2 rounds the pairing code is stretched with (2 << 16).
+CODE_ROUNDS = 2 << 16
+
+
+@dataclass(slots=True)
+class LinkCode:
+    """A companion waiting for its pairing code to be typed on ``phone``."""
+
+    phone: str
+    companion_wrapped: bytes
+    ref: bytes
+    companion_ephemeral: bytes | None = None
+    phone_ephemeral: KeyPair | None = None
+
+
+async def _code_key(code: str, salt: bytes) -> bytes:
+    return await asyncio.to_thread(
+        hashlib.pbkdf2_hmac, "sha256", code.encode(), salt, CODE_ROUNDS, 32
+    )
+
+
+def _ctr(key: bytes, iv: bytes, data: bytes) -> bytes:
+    cipher = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
+    return cipher.update(data) + cipher.finalize()
+
+
+def _child_bytes(node: Node, tag: str) -> bytes:
+    child = node.child(tag)
+    if child is None or not isinstance(child.content, bytes):
+        return b""
+    return child.content
