@@ -113,14 +113,15 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
                 if group is not None and phone in group.members:
                     del group.members[phone]
                     await storage.put_group(group)
-                    child = Node("leave", {}, [Node("participant", {"jid": actor})])
+                    # WhatsApp reports a leave as a removal whose author is the one removed.
+                    child = Node("remove", {}, [Node("participant", {"jid": actor})])
                     await _notify(network, group, phone, child, (phone,))
                     left.append(Node("group", {"id": group.jid}))
             return [Node("leave", {}, left)]
         if op.tag == "invite" and op.attr_str("code"):
             group = await storage.group_by_invite(op.attr_str("code"))
             if group is None:
-                raise IQError(404, "item-not-found")
+                raise IQError(406, "not-acceptable")
             if kind == "get":
                 return [group_node(group)]
             if phone not in group.members:
@@ -137,6 +138,9 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
     if phone not in group.members:
         raise IQError(403, "forbidden")
     is_admin = bool(group.members[phone])
+    if op.tag == "invite" and not is_admin:
+        # Members who are no admins may neither see nor reset the invite link.
+        raise IQError(401, "not-authorized")
     if kind == "get":
         if op.tag == "query":
             return [group_node(group)]
