@@ -98,6 +98,7 @@ class Network:
             await conn.close()
         for task in list(self._tasks):
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- identities ------------------------------------------------------------------------
 
@@ -124,7 +125,8 @@ class Network:
         self.connections[key] = conn
         if old is not None and old is not conn:
             log.info("%r replaces an older connection", conn)
-            await old.stream_error(Node("conflict", {"type": "replaced"}))
+            # In the background: the old client gets a moment to hang up by itself.
+            self.spawn(old.stream_error(Node("conflict", {"type": "replaced"})))
         await self.flush(key[0], key[1], initial=True)
 
     def logged_out(self, conn: Connection) -> None:
@@ -155,12 +157,11 @@ class Network:
     # -- delivery --------------------------------------------------------------------------
 
     async def deliver(self, phone: str, device_id: int, node: Node) -> None:
-        """Queue ``node`` for one device (if it must be acked) and push it if it is online."""
-        if device_id == 0:
-            phone_sim = self.phones.get(phone)
-            if phone_sim is not None:
-                self.spawn(phone_sim.receive(node))
-            return
+        """Queue ``node`` for one device (if it must be acked) and push it if it is online.
+
+        The simulated phone (device 0) has a queue too, which it works through and acks itself,
+        so what reaches a phone survives a restart like everything else.
+        """
         if node.tag in ACKED_TAGS:
             await self.storage.enqueue(
                 phone,
@@ -172,8 +173,13 @@ class Network:
                 node.attr_str("type"),
                 marshal(node),
             )
-            await self.flush(phone, device_id)
-        else:
+            if device_id == 0:
+                phone_sim = self.phones.get(phone)
+                if phone_sim is not None:
+                    self.spawn(phone_sim.drain())
+            else:
+                await self.flush(phone, device_id)
+        elif device_id != 0:
             conn = self.connections.get((phone, device_id))
             if conn is not None and phone not in self.faults.paused:
                 with contextlib.suppress(socket_errors.SocketError):
@@ -237,13 +243,31 @@ class Network:
             node.attr_str("type"),
         )
 
+    # -- prekeys ---------------------------------------------------------------------------
+
+    async def take_prekey(self, phone: str, device_id: int) -> tuple[int, bytes] | None:
+        """Hand out one of a device's one-time prekeys (for a bundle fetch or the simulated
+        phone's own session); when few are left, tell a companion to upload more."""
+        prekey = await self.storage.take_prekey(phone, device_id)
+        if prekey is not None and device_id:
+            left = await self.storage.count_prekeys(phone, device_id)
+            if left <= LOW_PREKEY_THRESHOLD:
+                note = self.notification(
+                    "encrypt", USER_SERVER, [Node("count", {"value": str(left)})]
+                )
+                self.spawn(self.deliver(phone, device_id, note))
+        return prekey
+
     # -- notifications ---------------------------------------------------------------------
 
     def notification(self, kind: str, sender: str, children: Iterable[Node], **attrs: str) -> Node:
+        # The sender goes on the wire as a JID, as the real server sends it: the bare server
+        # then reads as "@s.whatsapp.net" in clients (Baileys only takes a prekey count from
+        # a notification sent by that address), not as the dictionary word "s.whatsapp.net".
         return Node(
             "notification",
             {
-                "from": sender,
+                "from": JID.parse(sender),
                 "type": kind,
                 "id": os.urandom(8).hex().upper(),
                 "t": str(now()),

@@ -8,6 +8,7 @@ re-sends on retry receipts.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -15,7 +16,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from ..whatsapp.adv import sign_key_index_list
-from ..whatsapp.binary import JID, Node
+from ..whatsapp.binary import JID, Node, unmarshal
 from ..whatsapp.media_crypto import MediaType, encrypt_media
 from ..whatsapp.proto import wa_e2e_pb2 as e2e
 from ..whatsapp.signal.address import ProtocolAddress, SenderKeyName
@@ -51,6 +52,7 @@ class Phone:
         self.store = store
         self.key = key
         self.sent: dict[str, tuple[str, bytes]] = {}
+        self._drain_lock = asyncio.Lock()
 
     @property
     def phone(self) -> str:
@@ -112,7 +114,7 @@ class Phone:
         address = ProtocolAddress(phone, device.device_id)
         cipher = SessionCipher(self.store, address)
         if fresh or not await cipher.has_session():
-            prekey = await self.network.storage.take_prekey(phone, device.device_id)
+            prekey = await self.network.take_prekey(phone, device.device_id)
             bundle = PreKeyBundle(
                 registration_id=device.registration_id,
                 device_id=device.device_id,
@@ -290,6 +292,17 @@ class Phone:
         )
 
     # -- receiving ---------------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Handle everything queued for this phone, in order, acking each when done."""
+        async with self._drain_lock:
+            storage = self.network.storage
+            for item in await storage.queued(self.phone, 0):
+                await self.receive(unmarshal(item.stanza))
+                await storage.dequeue(
+                    self.phone, 0, item.cls, item.stanza_id, item.sender, item.participant,
+                    unmarshal(item.stanza).attr_str("type"),
+                )
 
     async def receive(self, node: Node) -> None:
         try:

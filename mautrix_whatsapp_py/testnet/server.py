@@ -61,6 +61,8 @@ class TestNetServer:
         network.media_auth = media_auth.decode()
         for account in await self.storage.list_accounts():
             network.phones[account.phone] = await Phone.load(network, account)
+        for phone in network.phones.values():
+            network.spawn(phone.drain())
 
         # The chat websocket and the admin API share one plain-HTTP site.
         app = web.Application(client_max_size=64 * 1024 * 1024)

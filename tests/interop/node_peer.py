@@ -117,6 +117,10 @@ class AsyncNodePeer:
             self._proc.stdin.write(payload.encode())
             await self._proc.stdin.drain()
             line = await self._proc.stdout.readline()
+            # Libraries inside the peer (npm libsignal) print notices to stdout; replies are
+            # the lines that are JSON objects.
+            while line and not line.lstrip().startswith(b"{"):
+                line = await self._proc.stdout.readline()
         if not line:
             raise PeerError(f"peer exited (code {self._proc.returncode}) during {method}")
         reply = json.loads(line)

