@@ -33,10 +33,14 @@ class EventLog:
     def of_type(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
-    async def wait(
-        self, kind: type[E], pred: Callable[[E], bool] = lambda _: True, *, after: int = 0,
+    async def wait(  # noqa: ASYNC109 - a test helper's deadline, not a cancellation scope
+        self,
+        kind: type[E],
+        pred: Callable[[E], bool] = lambda _: True,
+        *,
+        after: int = 0,
         timeout: float = 30.0,
-    ) -> E:  # fmt: skip
+    ) -> E:
         def find() -> E | None:
             for event in self.events[after:]:
                 if isinstance(event, kind) and pred(event):
