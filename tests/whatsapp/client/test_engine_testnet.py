@@ -130,7 +130,7 @@ async def test_engine_offline_queue_drop_and_restart(
         mark = log.mark()
         await admin.call("POST", f"/accounts/{ALICE}/devices/1/drop")
         await bob.send_text(ALICE_JID, "after the drop")
-        await log.wait(ev.Message, lambda m: text_of(m) == "after the drop", after=mark, timeout=60)
+        await log.wait(ev.Message, lambda m: text_of(m) == "after the drop", after=mark, within=60)
         assert [text_of(m) for m in log.of_type(ev.Message)].count("after the drop") == 1
     finally:
         await alice.disconnect()
