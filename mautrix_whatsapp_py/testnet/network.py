@@ -45,6 +45,8 @@ class Faults:
     """Fault injection switches, set through the admin API."""
 
     paused: set[str] = field(default_factory=set)  # phones whose delivery is held
+    #: Devices whose next message arrives with its ciphertext damaged, as by a bad relay.
+    corrupt_next: set[tuple[str, int]] = field(default_factory=set)
 
 
 class Network:
@@ -162,6 +164,9 @@ class Network:
         The simulated phone (device 0) has a queue too, which it works through and acks itself,
         so what reaches a phone survives a restart like everything else.
         """
+        if node.tag == "message" and (phone, device_id) in self.faults.corrupt_next:
+            self.faults.corrupt_next.discard((phone, device_id))
+            node = _corrupted(node)
         if node.tag in ACKED_TAGS:
             await self.storage.enqueue(
                 phone,
@@ -298,6 +303,18 @@ class Network:
         """Accounts that share a group with ``phone``, plus ``phone`` itself and every account
         (the test network is small, so device changes simply go to everyone)."""
         return {a.phone for a in await self.storage.list_accounts()}
+
+
+def _corrupted(node: Node) -> Node:
+    """A copy of a message whose every ciphertext has one byte flipped (its MAC fails)."""
+    children = []
+    for child in node.children:
+        if child.tag == "enc" and isinstance(child.content, bytes) and child.content:
+            damaged = bytearray(child.content)
+            damaged[len(damaged) // 2] ^= 0xFF
+            child = Node("enc", dict(child.attrs), bytes(damaged))
+        children.append(child)
+    return Node(node.tag, dict(node.attrs), children)
 
 
 def data_paths(data_dir: Path) -> dict[str, Path]:

@@ -134,3 +134,55 @@ async def test_engine_offline_queue_drop_and_restart(
         assert [text_of(m) for m in log.of_type(ev.Message)].count("after the drop") == 1
     finally:
         await alice.disconnect()
+
+
+async def test_corrupted_message_is_retried(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        # A first exchange, so that the damaged message is a plain (non-prekey) message.
+        mark = log.mark()
+        await bob.send_text(ALICE_JID, "warm up")
+        await log.wait(ev.Message, lambda m: text_of(m) == "warm up", after=mark)
+        await alice.send_text(JID.parse(BOB_JID), "ok")
+
+        assert testnet.network is not None
+        testnet.network.faults.corrupt_next.add((ALICE, 1))
+        mark = log.mark()
+        msg_id = await bob.send_text(ALICE_JID, "damaged in transit")
+        bad = await log.wait(ev.UndecryptableMessage, lambda u: u.id == msg_id, after=mark)
+        assert str(bad.source.chat) == BOB_JID
+        # Our retry receipt makes Baileys re-send it with a fresh session; that copy decrypts.
+        good = await log.wait(ev.Message, lambda m: m.id == msg_id, after=mark)
+        assert text_of(good) == "damaged in transit"
+        assert [e.id for e in log.of_type(ev.Message)].count(msg_id) == 1
+    finally:
+        await alice.disconnect()
+
+
+async def test_engine_pairs_with_code_and_logs_out(
+    db: Database, testnet: TestNetServer, admin: Admin
+) -> None:
+    from .engine_helpers import new_client
+
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await new_client(db, testnet)
+    await alice.connect()
+    try:
+        code = await alice.pair_phone(ALICE)
+        assert len(code) == 8
+        await admin.call("POST", f"/accounts/{ALICE}/link-code", {"code": code})
+        paired = await log.wait(ev.PairSuccess)
+        assert paired.jid.user == ALICE
+        await log.wait(ev.Connected)
+        assert [d["device_id"] for d in await admin.devices(ALICE)] == [0, 1]
+
+        await alice.logout()
+        assert [d["device_id"] for d in await admin.devices(ALICE)] == [0]
+        assert log.of_type(ev.LoggedOut)
+        assert not await db.fetchval("SELECT COUNT(*) FROM whatsapp_device WHERE paired")
+    finally:
+        await alice.disconnect()
