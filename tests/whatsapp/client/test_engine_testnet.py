@@ -5,11 +5,13 @@ a server restart and retry receipts, on both SQLite and PostgreSQL stores."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from mautrix_whatsapp_py.testnet.server import TestNetServer
 from mautrix_whatsapp_py.whatsapp import events as ev
 from mautrix_whatsapp_py.whatsapp.binary import JID
 from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
+from tests.interop.baileys_client import BaileysClient
 from tests.testnet.conftest import Admin, PairFn, requires_node
 
 from .engine_helpers import pair_engine, text_of
@@ -184,5 +186,60 @@ async def test_engine_pairs_with_code_and_logs_out(
         assert [d["device_id"] for d in await admin.devices(ALICE)] == [0]
         assert log.of_type(ev.LoggedOut)
         assert not await db.fetchval("SELECT COUNT(*) FROM whatsapp_device WHERE paired")
+    finally:
+        await alice.disconnect()
+
+
+async def test_second_login_replaces_first(
+    db: Database, testnet: TestNetServer, admin: Admin
+) -> None:
+    from mautrix_whatsapp_py.whatsapp.store.device_store import DeviceStore
+
+    from .engine_helpers import new_client
+
+    await admin.create_account(ALICE, "Alice")
+    first, first_log = await pair_engine(db, testnet, admin, ALICE)
+    device = await DeviceStore.load(db, first.device.row_jid)
+    assert device is not None
+    second, second_log = await new_client(db, testnet, device)
+    try:
+        await second.connect()
+        await second_log.wait(ev.Connected)
+        await first_log.wait(ev.StreamReplaced)
+        gone = await first_log.wait(ev.Disconnected)
+        assert not gone.will_reconnect
+        # The replacement still works.
+        mark = second_log.mark()
+        await admin.send(ALICE, ALICE_JID, "note to self")
+        await second_log.wait(ev.Message, lambda m: text_of(m) == "note to self", after=mark)
+    finally:
+        await first.disconnect()
+        await second.disconnect()
+
+
+async def test_new_device_of_a_contact_gets_messages(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn, tmp_path: Path
+) -> None:
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        await alice.send_text(JID.parse(BOB_JID), "before")  # caches Bob's device list
+        await bob.wait_event("message", {"text": "before"})
+        # Bob links a second companion; the device notification invalidates Alice's cache.
+        mark = log.mark()
+        laptop = await BaileysClient.start(
+            testnet.info["websocket_url"], tmp_path / "bob-laptop", ca_cert=testnet.info["tls_cert"]
+        )
+        try:
+            qr = await laptop.wait_event("qr")
+            await admin.link(BOB, qr["qr"])
+            await laptop.wait_event("connection", {"connection": "open"})
+            await log.wait(ev.DevicesChanged, lambda d: d.user.user == BOB, after=mark)
+            await alice.send_text(JID.parse(BOB_JID), "after")
+            got = await laptop.wait_event("message", {"text": "after"})
+            assert got["key"]["remoteJid"] == ALICE_JID
+        finally:
+            await laptop.close()
     finally:
         await alice.disconnect()
