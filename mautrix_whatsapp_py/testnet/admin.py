@@ -144,6 +144,26 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         ok = await net().disconnect(request.match_info["phone"], int(request.match_info["device"]))
         return web.json_response({"dropped": ok}, status=200 if ok else 404)
 
+    async def take_prekeys(request: web.Request) -> web.Response:
+        """Consume one-time prekeys of a device as bundle fetches by other clients would."""
+        data = await _body(request)
+        network = net()
+        phone, device_id = request.match_info["phone"], int(request.match_info["device"])
+        if await network.storage.get_device(phone, device_id) is None:
+            return _error(404, "no such device")
+        try:
+            count = int(data.get("count", 1))
+        except (TypeError, ValueError):
+            return _error(400, "count must be a number")
+        taken = []
+        for _ in range(max(count, 0)):
+            prekey = await network.take_prekey(phone, device_id)
+            if prekey is None:
+                break
+            taken.append(prekey[0])
+        left = await network.storage.count_prekeys(phone, device_id)
+        return web.json_response({"taken": taken, "left": left})
+
     async def pause(request: web.Request) -> web.Response:
         net().faults.paused.add(request.match_info["phone"])
         return web.json_response({"paused": True})
@@ -179,6 +199,7 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         web.get("/accounts/{phone}/devices", devices),
         web.delete("/accounts/{phone}/devices/{device}", unlink),
         web.post("/accounts/{phone}/devices/{device}/drop", drop),
+        web.post("/accounts/{phone}/devices/{device}/take-prekeys", take_prekeys),
         web.post("/accounts/{phone}/pause", pause),
         web.post("/accounts/{phone}/resume", resume),
         web.get("/accounts/{phone}/messages", messages),

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVER = "s.whatsapp.net"
+#: Seconds a client gets to hang up after a stream error before the server closes on it.
+STREAM_ERROR_GRACE = 2.0
 
 
 @dataclass(slots=True)
@@ -104,9 +106,18 @@ class Connection:
             self._pending.pop(stanza_id, None)
 
     async def stream_error(self, child: Node | None = None, code: str | None = None) -> None:
+        """Send a stream error and end the connection.
+
+        The client is given a moment to hang up by itself first, as it does on a stream
+        error: closing the websocket right away can let a client see the close before it has
+        decoded the error (Baileys does), and then report the wrong reason.
+        """
         attrs = {"code": code} if code else {}
         with contextlib.suppress(socket_errors.SocketError):
             await self.send(Node("stream:error", attrs, [child] if child else None))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STREAM_ERROR_GRACE):
+                await self.closed.wait()
         await self.close()
 
     async def close(self) -> None:

@@ -162,7 +162,7 @@ async def _bundle(network: Network, jid: JID) -> Node:
             ],
         ),
     ]
-    prekey = await network.storage.take_prekey(device.phone, device.device_id)
+    prekey = await network.take_prekey(device.phone, device.device_id)
     if prekey is not None:
         children.append(
             Node(
@@ -171,12 +171,6 @@ async def _bundle(network: Network, jid: JID) -> Node:
                 [Node("id", {}, prekey[0].to_bytes(3, "big")), Node("value", {}, prekey[1][1:])],
             )
         )
-        left = await network.storage.count_prekeys(device.phone, device.device_id)
-        if device.device_id and left <= 5:
-            note = network.notification(
-                "encrypt", USER_SERVER, [Node("count", {"value": str(left)})]
-            )
-            network.spawn(network.deliver(device.phone, device.device_id, note))
     return Node("user", {"jid": str(jid)}, children)
 
 

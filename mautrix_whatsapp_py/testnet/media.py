@@ -4,17 +4,24 @@ Clients learn the host and an auth token from the ``media_conn`` query, upload w
 ``POST /mms/<type>/<token>?auth=...`` and get back a ``direct_path``; downloads are plain GETs
 of that path. Blobs are stored as files, so they survive restarts. The server never sees a
 media key.
+
+Some clients fetch a bare ``direct_path`` (history sync blobs, for one) from the real
+``mmg.whatsapp.net``. :class:`MediaProxy` is an HTTP ``CONNECT`` proxy that tunnels such
+connections to the media server (whose certificate names that host); point a client's
+``HTTPS_PROXY`` at it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import ipaddress
 import os
 import secrets
 import ssl
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from cryptography import x509
@@ -124,6 +131,77 @@ def ensure_tls_cert(directory: Path) -> tuple[Path, Path]:
     os.chmod(key_path, 0o600)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
+
+
+#: Hosts :class:`MediaProxy` tunnels to the media server.
+PROXIED_HOSTS = frozenset({"mmg.whatsapp.net"})
+MAX_PROXY_HEADER = 16 * 1024
+
+
+class MediaProxy:
+    """A ``CONNECT`` proxy that sends WhatsApp media hosts to the test network's media server
+    and refuses everything else."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target_host = target_host
+        self.target_port = target_port
+        self.server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        self.server = await asyncio.start_server(self._client, host, port)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._tunnel(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+
+    async def _tunnel(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        if len(head) > MAX_PROXY_HEADER:
+            return
+        method, _, rest = head.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+        target = rest.split(" ", 1)[0]
+        host, _, port = target.rpartition(":")
+        if method != "CONNECT" or host not in PROXIED_HOSTS or port != "443":
+            writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            return
+        up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        await writer.drain()
+        try:
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        finally:
+            up_writer.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        if writer.can_write_eof():
+            with contextlib.suppress(OSError):
+                writer.write_eof()
 
 
 def server_ssl_context(cert: Path, key: Path) -> ssl.SSLContext:

@@ -21,7 +21,7 @@ from ..whatsapp.socket import errors as socket_errors
 from .admin import admin_routes
 from .connection import Connection, handshake, success_node
 from .iq import handle_iq
-from .media import MediaStore, ensure_tls_cert, server_ssl_context
+from .media import MediaProxy, MediaStore, ensure_tls_cert, server_ssl_context
 from .network import Network
 from .phone import Phone
 from .routing import route_chatstate, route_message, route_presence, route_receipt
@@ -44,6 +44,8 @@ class TestNetServer:
         self.host = host
         self.port = port
         self.media_port = media_port
+        self.media_proxy_port = 0
+        self._media_proxy: MediaProxy | None = None
         self.storage: Storage | None = None
         self.network: Network | None = None
         self._runners: list[web.AppRunner] = []
@@ -91,12 +93,16 @@ class TestNetServer:
         network.media.public_url = media_url
         network.media_url = media_url
         network.media_host = f"{self.host}:{self.media_port}"
+        self._media_proxy = MediaProxy(self.host, self.media_port)
+        self.media_proxy_port = await self._media_proxy.start(self.host, self.media_proxy_port)
 
         self.info = {
             "websocket_url": f"ws://{self.host}:{self.port}{WS_PATH}",
             "admin_url": f"http://{self.host}:{self.port}",
             "media_url": media_url,
             "media_host": network.media_host,
+            # An HTTPS_PROXY for clients that fetch media from mmg.whatsapp.net.
+            "media_proxy_url": f"http://{self.host}:{self.media_proxy_port}",
             "noise_root_public_key": base64.b64encode(ca.root_public_key).decode(),
             "tls_cert": str(cert),
         }
@@ -113,6 +119,9 @@ class TestNetServer:
     async def stop(self) -> None:
         if self.network is not None:
             await self.network.close()
+        if self._media_proxy is not None:
+            await self._media_proxy.stop()
+            self._media_proxy = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

@@ -179,6 +179,19 @@ function connect() {
 	s.ev.on('messages.upsert', ({ messages, type }) => {
 		messages.forEach(msg => push(messageEvent(msg, type)))
 	})
+	s.ev.on('messaging-history.set', ({ chats, messages, isLatest, syncType }) => {
+		push({
+			type: 'history',
+			chats: chats.length,
+			messages: messages.map(msg => {
+				const content = normalizeMessageContent(msg.message) || {}
+				const text = content.conversation || (content.extendedTextMessage && content.extendedTextMessage.text) || null
+				return { key: plainKey(msg.key), text }
+			}),
+			isLatest: isLatest === undefined ? null : isLatest,
+			syncType: syncType === undefined ? null : syncType,
+		})
+	})
 	s.ev.on('message-receipt.update', updates => {
 		updates.forEach(({ key, receipt }) => push({ type: 'receipt', key: plainKey(key), receipt: toJson(receipt) }))
 	})
