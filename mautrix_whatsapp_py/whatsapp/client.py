@@ -94,6 +94,7 @@ class Client:
         self._stanzas: asyncio.Queue[Node | None] = asyncio.Queue()
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._connection_tasks: tuple[asyncio.Task[None], ...] = ()
         self._stopping = False
         self._tag_prefix = os.urandom(2).hex()
         self._tag = 0
@@ -156,8 +157,13 @@ class Client:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._runner
             self._runner = None
-        for task in list(self._tasks):
+        # Awaiting a task does not cancel it along with the awaiter: stop the stanza worker
+        # and the keepalive explicitly, so nothing touches the store after we return.
+        pending = [*self._connection_tasks, *self._tasks]
+        for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._connection_tasks = ()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -236,6 +242,7 @@ class Client:
         self._sock = sock
         worker = asyncio.ensure_future(self._work())
         keepalive = asyncio.ensure_future(self._keepalive())
+        self._connection_tasks = (worker, keepalive)
         self._end_reason = "connection closed"
         try:
             async for frame in sock:

@@ -1,0 +1,120 @@
+"""End-to-end messaging through the test network: our engine against Baileys, one run.
+
+Usage: ``python bench/bench_messaging.py [--messages N]``
+
+Two accounts, each with one linked companion, on a fresh test network. Alice's companion sends
+N text messages to Bob's, one after another as fast as the sender allows, and the clock stops
+when Bob's companion has received the last one. The same is done with two engine clients and
+with two Baileys 6.17 clients, against the same server, so the server's share is common to both
+and the ratio compares the clients (encrypt, send, receive, decrypt, ack, receipt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mautrix_whatsapp_py.testnet.server import TestNetServer
+from mautrix_whatsapp_py.whatsapp import events as ev
+from mautrix_whatsapp_py.whatsapp.binary import JID
+from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
+from tests.interop.baileys_client import BaileysClient
+from tests.testnet.conftest import Admin
+from tests.whatsapp.client.engine_helpers import pair_engine, text_of
+
+
+async def bench_engine(server: TestNetServer, admin: Admin, tmp: Path, count: int) -> float:
+    await admin.create_account("15551001", "Alice")
+    await admin.create_account("15551002", "Bob")
+    db_a = Database.create(f"sqlite:///{tmp / 'a.db'}")
+    db_b = Database.create(f"sqlite:///{tmp / 'b.db'}")
+    await db_a.start()
+    await db_b.start()
+    alice, _ = await pair_engine(db_a, server, admin, "15551001")
+    bob, bob_log = await pair_engine(db_b, server, admin, "15551002")
+    try:
+        to = JID.parse("15551002@s.whatsapp.net")
+        await alice.send_text(to, "warm-up")
+        await bob_log.wait(ev.Message, lambda m: text_of(m) == "warm-up")
+        start = time.perf_counter()
+        for i in range(count):
+            await alice.send_text(to, f"message {i}")
+        last = f"message {count - 1}"
+        await bob_log.wait(ev.Message, lambda m: text_of(m) == last, within=600)
+        return count / (time.perf_counter() - start)
+    finally:
+        await alice.disconnect()
+        await bob.disconnect()
+        await db_a.stop()
+        await db_b.stop()
+
+
+async def _pair_baileys(
+    server: TestNetServer, admin: Admin, phone: str, tmp: Path
+) -> BaileysClient:
+    await admin.create_account(phone, phone)
+    client = await BaileysClient.start(
+        server.info["websocket_url"], tmp / f"baileys-{phone}", ca_cert=server.info["tls_cert"]
+    )
+    qr = await client.wait_event("qr")
+    await admin.link(phone, qr["qr"])
+    await client.wait_event("connection", {"connection": "open"})
+    for _ in range(300):  # a new companion holds events until its first app state sync
+        if not await client.is_buffering():
+            break
+        await asyncio.sleep(0.1)
+    return client
+
+
+async def bench_baileys(server: TestNetServer, admin: Admin, tmp: Path, count: int) -> float:
+    alice = await _pair_baileys(server, admin, "15552001", tmp)
+    bob = await _pair_baileys(server, admin, "15552002", tmp)
+    try:
+        to = "15552002@s.whatsapp.net"
+        await alice.send_text(to, "warm-up")
+        await bob.wait_event("message", {"text": "warm-up"})
+        after = await bob.last_seq()
+        start = time.perf_counter()
+        for i in range(count):
+            await alice.send_text(to, f"message {i}")
+        await bob.wait_event("message", {"text": f"message {count - 1}"}, after=after, timeout=600)
+        return count / (time.perf_counter() - start)
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=300)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        server = TestNetServer(tmp / "testnet")
+        await server.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                admin = Admin(session, server.info["admin_url"])
+                ours = await bench_engine(server, admin, tmp, args.messages)
+                theirs = await bench_baileys(server, admin, tmp, args.messages)
+        finally:
+            await server.stop()
+    print(
+        f"{args.messages} sequential 1:1 text messages, companion to companion, via the test network"
+    )
+    print(f"{'':24}{'ours':>12}{'Baileys 6.17':>14}{'ratio':>8}")
+    print(f"{'messages/s':24}{ours:>12.1f}{theirs:>14.1f}{ours / theirs:>7.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
