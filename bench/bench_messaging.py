@@ -109,9 +109,7 @@ async def main() -> None:
                 theirs = await bench_baileys(server, admin, tmp, args.messages)
         finally:
             await server.stop()
-    print(
-        f"{args.messages} sequential 1:1 text messages, companion to companion, via the test network"
-    )
+    print(f"{args.messages} sequential 1:1 texts, companion to companion, via the test network")
     print(f"{'':24}{'ours':>12}{'Baileys 6.17':>14}{'ratio':>8}")
     print(f"{'messages/s':24}{ours:>12.1f}{theirs:>14.1f}{ours / theirs:>7.2f}x")
 
