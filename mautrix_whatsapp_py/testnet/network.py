@@ -36,7 +36,7 @@ GROUP_SERVER = "g.us"
 LID_SERVER = "lid"
 #: Stanzas a device must ack, by tag; the ack's ``class`` is the tag.
 ACKED_TAGS = frozenset({"message", "receipt", "notification"})
-#: At or below this many one-time prekeys left, the device is told to upload more.
+#: Below this many one-time prekeys left, the device is told to upload more.
 LOW_PREKEY_THRESHOLD = 5
 
 
@@ -256,7 +256,8 @@ class Network:
         prekey = await self.storage.take_prekey(phone, device_id)
         if prekey is not None and device_id:
             left = await self.storage.count_prekeys(phone, device_id)
-            if left <= LOW_PREKEY_THRESHOLD:
+            # Once, as the count falls below the threshold, not on every later fetch.
+            if left == LOW_PREKEY_THRESHOLD - 1:
                 note = self.notification(
                     "encrypt", USER_SERVER, [Node("count", {"value": str(left)})]
                 )

@@ -300,7 +300,12 @@ class Phone:
             for item in await storage.queued(self.phone, 0):
                 await self.receive(unmarshal(item.stanza))
                 await storage.dequeue(
-                    self.phone, 0, item.cls, item.stanza_id, item.sender, item.participant,
+                    self.phone,
+                    0,
+                    item.cls,
+                    item.stanza_id,
+                    item.sender,
+                    item.participant,
                     unmarshal(item.stanza).attr_str("type"),
                 )
 

@@ -243,3 +243,23 @@ async def test_new_device_of_a_contact_gets_messages(
             await laptop.close()
     finally:
         await alice.disconnect()
+
+
+async def test_engine_refills_prekeys(db: Database, testnet: TestNetServer, admin: Admin) -> None:
+    await admin.create_account(ALICE, "Alice")
+    alice, _ = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        uploaded = {d["device_id"]: d["prekeys"] for d in await admin.devices(ALICE)}[1]
+        assert uploaded >= 40  # 50 uploaded, less what the phone used to welcome us
+        # Others fetch our bundles until fewer than 5 are left: the server says so, we upload.
+        await admin.call(
+            "POST", f"/accounts/{ALICE}/devices/1/take-prekeys", {"count": uploaded - 4}
+        )
+        for _ in range(100):
+            left = {d["device_id"]: d["prekeys"] for d in await admin.devices(ALICE)}[1]
+            if left > 5:
+                break
+            await asyncio.sleep(0.1)
+        assert left > 5
+    finally:
+        await alice.disconnect()
