@@ -136,7 +136,12 @@ async def test_offline_queue_and_restart(
     # Bob goes away; Alice sends three messages that wait in the queue.
     await bob.end()
     ids = [await alice.send_text(BOB_JID, f"queued {i}") for i in range(3)]
-    devices = {d["device_id"]: d for d in await admin.devices(BOB)}
+    # Baileys returns before the server has the message; wait until all three are queued.
+    for _ in range(100):
+        devices = {d["device_id"]: d for d in await admin.devices(BOB)}
+        if devices[1]["queued"] >= 3:
+            break
+        await asyncio.sleep(0.1)
     assert devices[1]["queued"] >= 3 and not devices[1]["online"]
     # The server restarts in between: nothing is lost.
     await testnet.restart()
