@@ -151,8 +151,7 @@ async def test_corrupted_message_is_retried(
         await log.wait(ev.Message, lambda m: text_of(m) == "warm up", after=mark)
         await alice.send_text(JID.parse(BOB_JID), "ok")
 
-        assert testnet.network is not None
-        testnet.network.faults.corrupt_next.add((ALICE, 1))
+        await admin.call("POST", f"/accounts/{ALICE}/devices/1/corrupt-next")
         mark = log.mark()
         msg_id = await bob.send_text(ALICE_JID, "damaged in transit")
         bad = await log.wait(ev.UndecryptableMessage, lambda u: u.id == msg_id, after=mark)
