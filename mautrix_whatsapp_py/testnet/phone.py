@@ -391,9 +391,16 @@ class Phone:
         if sender.user != self.phone:
             await route_receipt(self.network, (self.phone, 0), Node("receipt", receipt_attrs))
 
+    async def _sent_from_inbox(self, msg_id: str) -> tuple[str, bytes] | None:
+        """What this phone sent as ``msg_id``, from storage (after a restart the cache is empty)."""
+        for item in await self.network.storage.inbox(self.phone):
+            if item["id"] == msg_id and item["sender"] == self.jid:
+                return item["chat"], item["message"]
+        return None
+
     async def _resend(self, node: Node) -> None:
         msg_id = node.attr_str("id")
-        found = self.sent.get(msg_id)
+        found = self.sent.get(msg_id) or await self._sent_from_inbox(msg_id)
         requester = node.attr_jid("participant") or node.attr_jid("from")
         if found is None or requester is None:
             return
