@@ -47,6 +47,8 @@ class Pairing:
         self._code: str | None = None
         self._code_ephemeral: KeyPair | None = None
         self._phone: str | None = None
+        self.first_qr_timeout = FIRST_QR_TIMEOUT
+        self.next_qr_timeout = NEXT_QR_TIMEOUT
         #: Set once the server has offered pairing (the connection is up and unregistered).
         self.ready = asyncio.Event()
 
@@ -94,7 +96,7 @@ class Pairing:
 
     async def _show_codes(self, refs: list[str]) -> None:
         for index, ref in enumerate(refs):
-            timeout = FIRST_QR_TIMEOUT if index == 0 else NEXT_QR_TIMEOUT
+            timeout = self.first_qr_timeout if index == 0 else self.next_qr_timeout
             await self.client.dispatch(ev.QRCode(self.qr_code(ref), timeout))
             await asyncio.sleep(timeout)
         # Out of refs: the server gives up on us; the caller may connect again for new codes.

@@ -262,3 +262,80 @@ async def test_engine_refills_prekeys(db: Database, testnet: TestNetServer, admi
         assert left > 5
     finally:
         await alice.disconnect()
+
+
+async def test_engine_answers_retry_receipts(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, _ = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        await alice.send_text(JID.parse(BOB_JID), "first")
+        await bob.wait_event("message", {"text": "first"})
+        # Bob's copy of the next message is damaged; Baileys asks us to re-send, and we do,
+        # with a fresh session.
+        await admin.call("POST", f"/accounts/{BOB}/devices/1/corrupt-next")
+        after = await bob.last_seq()
+        sent = await alice.send_text(JID.parse(BOB_JID), "second, damaged once")
+        got = await bob.wait_event("message", {"text": "second, damaged once"}, after=after)
+        assert got["key"]["id"] == sent.id
+    finally:
+        await alice.disconnect()
+
+
+async def test_engine_presence_and_typing(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        mark = log.mark()
+        await alice.subscribe_presence(JID.parse(BOB_JID))
+        await bob.send_presence("available")
+        seen = await log.wait(ev.Presence, lambda p: p.available, after=mark)
+        assert seen.sender.user == BOB
+        await bob.send_presence("composing", ALICE_JID)
+        typing = await log.wait(ev.ChatState, lambda c: c.state == "composing", after=mark)
+        assert typing.source.chat.user == BOB
+        # And the other way: Baileys sees us typing.
+        await bob.presence_subscribe(ALICE_JID)
+        after = await bob.last_seq()
+        await alice.send_chat_state(JID.parse(BOB_JID), "composing")
+        await bob.wait_event(
+            "presence",
+            {"id": ALICE_JID, "presences": {ALICE_JID: {"lastKnownPresence": "composing"}}},
+            after=after,
+        )
+    finally:
+        await alice.disconnect()
+
+
+async def test_qr_codes_rotate_then_expire(db: Database, testnet: TestNetServer) -> None:
+    from .engine_helpers import new_client
+
+    alice, log = await new_client(db, testnet)
+    alice.pairing.first_qr_timeout = alice.pairing.next_qr_timeout = 0.2
+    await alice.connect()
+    try:
+        error = await log.wait(ev.PairError)
+        codes = [q.code for q in log.of_type(ev.QRCode)]
+        assert len(codes) == 6 and len(set(codes)) == 6  # one per ref the server gave
+        assert "expired" in error.reason
+        assert all(c.split(",")[1:] == codes[0].split(",")[1:] for c in codes)
+    finally:
+        await alice.disconnect()
+
+
+async def test_unlinked_from_the_phone(db: Database, testnet: TestNetServer, admin: Admin) -> None:
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        await admin.call("DELETE", f"/accounts/{ALICE}/devices/1")
+        await log.wait(ev.LoggedOut)
+        gone = await log.wait(ev.Disconnected)
+        assert not gone.will_reconnect
+        assert not await db.fetchval("SELECT COUNT(*) FROM whatsapp_device WHERE paired")
+    finally:
+        await alice.disconnect()
