@@ -4,8 +4,13 @@ an image, receipts, typing, the offline queue and a server restart."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import ssl
+
+import aiohttp
 
 from mautrix_whatsapp_py.testnet.server import TestNetServer
+from mautrix_whatsapp_py.whatsapp.media_crypto import MediaType, decrypt_media
 from tests.interop.baileys_client import BaileysClient
 
 from .conftest import Admin, PairFn, requires_node
@@ -127,6 +132,23 @@ async def test_image(pair_baileys: PairFn, testnet: TestNetServer) -> None:
     got = await bob.wait_event("message", {"image": {"caption": "a picture"}}, after=after)
     downloaded = await bob.download_image(got["raw"]["message"])
     assert downloaded == data
+
+    # Our own media crypto reads what Baileys uploaded, checking MAC and both hashes.
+    image = got["image"]
+    context = ssl.create_default_context(cafile=testnet.info["tls_cert"])
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(testnet.info["media_url"] + image["directPath"], ssl=context) as resp,
+    ):
+        blob = await resp.read()
+    plain = decrypt_media(
+        blob,
+        base64.b64decode(image["mediaKeyB64"]),
+        MediaType.IMAGE,
+        file_sha256=base64.b64decode(image["fileSha256B64"]),
+        file_enc_sha256=base64.b64decode(image["fileEncSha256B64"]),
+    )
+    assert plain == data
 
 
 async def test_offline_queue_and_restart(
