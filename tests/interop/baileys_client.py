@@ -144,6 +144,17 @@ class BaileysClient:
     async def group_leave(self, jid: str) -> None:
         await self.peer.call("groupLeave", jid=jid)
 
+    async def chat_modify(self, mod: dict[str, Any], jid: str) -> None:
+        """``sock.chatModify(mod, jid)``: an app state patch (mute, archive, pin, ...)."""
+        await self.peer.call("chatModify", mod=mod, jid=jid)
+
+    async def profile_picture_url(self, jid: str, type: str = "preview") -> str | None:
+        return cast("str | None", await self.peer.call("profilePictureUrl", jid=jid, type=type))
+
+    async def set_profile_picture(self, jid: str, jpeg: bytes) -> None:
+        """Set the picture of ``jid`` (oneself or a group) to ``jpeg``, sent as it is."""
+        await self.peer.call("setProfilePicture", jid=jid, dataB64=b64(jpeg))
+
     async def request_pairing_code(self, phone: str) -> str:
         return cast(str, await self.peer.call("requestPairingCode", phone=phone))
 

@@ -82,7 +82,11 @@ class Members:
             barrier = f"barrier {self.barriers}"
             await self.admin.send(sender, jid(phone), barrier)
             await self.clients[phone].wait_event("message", {"text": barrier}, after=after[phone])
-            texts = [e["text"] for e in await self.clients[phone].events(after[phone])]
+            texts = [
+                e["text"]
+                for e in await self.clients[phone].events(after[phone])
+                if e["type"] == "message"
+            ]
             assert text not in texts, f"{phone} is no member but got {text!r}"
             inbox = await self.phone_inbox_until(phone, barrier, jid(sender))
             assert not any(m["text"] == text for m in inbox), f"phone {phone} got {text!r}"

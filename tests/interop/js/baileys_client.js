@@ -11,6 +11,7 @@ const {
 	getMediaKeys,
 	downloadEncryptedContent,
 	normalizeMessageContent,
+	jidNormalizedUser,
 } = require('@whiskeysockets/baileys')
 const { serve, b64, unb64 } = require('./rpc')
 
@@ -188,6 +189,7 @@ function connect() {
 				const text = content.conversation || (content.extendedTextMessage && content.extendedTextMessage.text) || null
 				return { key: plainKey(msg.key), text }
 			}),
+			chatList: toJson(chats),
 			isLatest: isLatest === undefined ? null : isLatest,
 			syncType: syncType === undefined ? null : syncType,
 		})
@@ -198,6 +200,9 @@ function connect() {
 	s.ev.on('messages.update', updates => {
 		updates.forEach(({ key, update }) => push({ type: 'update', key: plainKey(key), update: toJson(update) }))
 	})
+	s.ev.on('chats.upsert', chats => push({ type: 'chats', event: 'upsert', chats: toJson(chats) }))
+	s.ev.on('chats.update', chats => push({ type: 'chats', event: 'update', chats: toJson(chats) }))
+	s.ev.on('contacts.update', contacts => push({ type: 'contacts', event: 'update', contacts: toJson(contacts) }))
 	s.ev.on('presence.update', ({ id, presences }) => push({ type: 'presence', id, presences: toJson(presences) }))
 	s.ev.on('groups.upsert', groups => {
 		groups.forEach(group => push({ type: 'group', event: 'upsert', id: group.id, group: toJson(group) }))
@@ -325,6 +330,23 @@ serve({
 		const url = mediaBase ? mediaBase.replace(/\/$/, '') + img.directPath : img.url
 		const keys = await getMediaKeys(img.mediaKey || img.mediaKeyB64, 'image')
 		return b64(await streamToBuffer(await downloadEncryptedContent(url, keys, {})))
+	},
+	chatModify: async({ mod, jid }) => {
+		await requireSock().chatModify(mod, jid)
+		return true
+	},
+	profilePictureUrl: async({ jid, type }) => (await requireSock().profilePictureUrl(jid, type)) || null,
+	// Baileys' updateProfilePicture resizes with jimp or sharp, neither of which is installed, so
+	// this sends the same query with an image the test made ready (a small JPEG).
+	setProfilePicture: async({ jid, dataB64 }) => {
+		const s = requireSock()
+		const target = jidNormalizedUser(jid) !== jidNormalizedUser(s.user.id) ? jidNormalizedUser(jid) : undefined
+		await s.query({
+			tag: 'iq',
+			attrs: { target, to: 's.whatsapp.net', type: 'set', xmlns: 'w:profile:picture' },
+			content: [{ tag: 'picture', attrs: { type: 'image' }, content: unb64(dataB64) }],
+		})
+		return true
 	},
 	requestPairingCode: async({ phone }) => requireSock().requestPairingCode(phone),
 	logout: async() => {
