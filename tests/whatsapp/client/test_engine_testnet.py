@@ -202,10 +202,11 @@ async def test_second_login_replaces_first(
     assert device is not None
     second, second_log = await new_client(db, testnet, device)
     try:
+        mark = first_log.mark()
         await second.connect()
         await second_log.wait(ev.Connected)
-        await first_log.wait(ev.StreamReplaced)
-        gone = await first_log.wait(ev.Disconnected)
+        await first_log.wait(ev.StreamReplaced, after=mark)
+        gone = await first_log.wait(ev.Disconnected, after=mark)
         assert not gone.will_reconnect
         # The replacement still works.
         mark = second_log.mark()
@@ -332,9 +333,10 @@ async def test_unlinked_from_the_phone(db: Database, testnet: TestNetServer, adm
     await admin.create_account(ALICE, "Alice")
     alice, log = await pair_engine(db, testnet, admin, ALICE)
     try:
+        mark = log.mark()
         await admin.call("DELETE", f"/accounts/{ALICE}/devices/1")
-        await log.wait(ev.LoggedOut)
-        gone = await log.wait(ev.Disconnected)
+        await log.wait(ev.LoggedOut, after=mark)
+        gone = await log.wait(ev.Disconnected, after=mark)
         assert not gone.will_reconnect
         assert not await db.fetchval("SELECT COUNT(*) FROM whatsapp_device WHERE paired")
     finally:
