@@ -169,6 +169,11 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         net().faults.corrupt_next.add(key)
         return web.json_response({"corrupt_next": True})
 
+    async def tamper_identity_next(request: web.Request) -> web.Response:
+        key = (request.match_info["phone"], int(request.match_info["device"]))
+        net().faults.tamper_identity_next.add(key)
+        return web.json_response({"tamper_identity_next": True})
+
     async def pause(request: web.Request) -> web.Response:
         net().faults.paused.add(request.match_info["phone"])
         return web.json_response({"paused": True})
@@ -206,6 +211,7 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         web.post("/accounts/{phone}/devices/{device}/drop", drop),
         web.post("/accounts/{phone}/devices/{device}/take-prekeys", take_prekeys),
         web.post("/accounts/{phone}/devices/{device}/corrupt-next", corrupt_next),
+        web.post("/accounts/{phone}/devices/{device}/tamper-identity-next", tamper_identity_next),
         web.post("/accounts/{phone}/pause", pause),
         web.post("/accounts/{phone}/resume", resume),
         web.get("/accounts/{phone}/messages", messages),

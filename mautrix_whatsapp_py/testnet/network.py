@@ -47,6 +47,8 @@ class Faults:
     paused: set[str] = field(default_factory=set)  # phones whose delivery is held
     #: Devices whose next message arrives with its ciphertext damaged, as by a bad relay.
     corrupt_next: set[tuple[str, int]] = field(default_factory=set)
+    #: Devices whose next message carrying a device identity gets that identity damaged.
+    tamper_identity_next: set[tuple[str, int]] = field(default_factory=set)
 
 
 class Network:
@@ -167,6 +169,13 @@ class Network:
         if node.tag == "message" and (phone, device_id) in self.faults.corrupt_next:
             self.faults.corrupt_next.discard((phone, device_id))
             node = _corrupted(node)
+        if (
+            node.tag == "message"
+            and (phone, device_id) in self.faults.tamper_identity_next
+            and node.child("device-identity") is not None
+        ):
+            self.faults.tamper_identity_next.discard((phone, device_id))
+            node = _corrupted(node, "device-identity")
         if node.tag in ACKED_TAGS:
             await self.storage.enqueue(
                 phone,
@@ -306,14 +315,15 @@ class Network:
         return {a.phone for a in await self.storage.list_accounts()}
 
 
-def _corrupted(node: Node) -> Node:
-    """A copy of a message whose every ciphertext has one byte flipped (its MAC fails)."""
+def _corrupted(node: Node, tag: str = "enc") -> Node:
+    """A copy of a message whose every ``tag`` child (by default each ciphertext, so its MAC
+    fails) has one byte flipped."""
     children = []
     for child in node.children:
-        if child.tag == "enc" and isinstance(child.content, bytes) and child.content:
+        if child.tag == tag and isinstance(child.content, bytes) and child.content:
             damaged = bytearray(child.content)
-            damaged[len(damaged) // 2] ^= 0xFF
-            child = Node("enc", dict(child.attrs), bytes(damaged))
+            damaged[len(damaged) - 1] ^= 0x01
+            child = Node(tag, dict(child.attrs), bytes(damaged))
         children.append(child)
     return Node(node.tag, dict(node.attrs), children)
 

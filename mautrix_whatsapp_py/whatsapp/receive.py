@@ -15,14 +15,17 @@ import logging
 from typing import TYPE_CHECKING
 
 from . import events as ev
+from .adv import verify_device_identity
 from .binary import JID, Node
+from .proto import wa_adv_pb2 as adv_pb
 from .proto import wa_e2e_pb2 as e2e
 from .send import address_of
 from .signal.address import SenderKeyName
 from .signal.cipher import SessionCipher
 from .signal.group import GroupCipher, GroupSessionBuilder
+from .signal.keys import raw_public
 from .signal.padding import unpad
-from .signal.wire import SenderKeyDistributionMessage
+from .signal.wire import PreKeySignalMessage, SenderKeyDistributionMessage
 
 if TYPE_CHECKING:
     from .client import Client
@@ -93,6 +96,15 @@ class Receiver:
         msg_id = node.attr_str("id")
         errors: list[str] = []
         decrypted = 0
+        adv_error = await self._check_device_identity(node, source)
+        if adv_error:
+            # A companion that cannot show it belongs to its account gets nothing decrypted.
+            log.warning("rejecting %s from %s: %s", msg_id, source.sender, adv_error)
+            await client.dispatch(
+                ev.UndecryptableMessage(source, msg_id, node.attr_int("t"), adv_error)
+            )
+            await client.send_ack(node)
+            return
         for enc in node.children_by_tag("enc"):
             try:
                 plaintext, changed = await self._decrypt(source, enc)
@@ -115,6 +127,39 @@ class Receiver:
         elif decrypted:
             await self.send_delivery_receipt(node, source)
         await client.send_ack(node)
+
+    async def _check_device_identity(self, node: Node, source: ev.MessageSource) -> str:
+        """Check the signed device identity a companion's prekey message carries.
+
+        The account must have signed the companion's identity key, the companion must have
+        counter-signed, and the account key must be the identity of the account's phone if we
+        know it. Returns an error, or ``""`` when there is nothing wrong (or nothing to check).
+        """
+        identity_node = node.child("device-identity")
+        if source.sender.device == 0:
+            return ""
+        prekey_copies = [
+            e for e in node.children_by_tag("enc")
+            if e.attr_str("type") == "pkmsg" and isinstance(e.content, bytes)
+        ]  # fmt: skip
+        if not prekey_copies:
+            return ""
+        if identity_node is None or not isinstance(identity_node.content, bytes):
+            return "prekey message from a companion without its device identity"
+        try:
+            signed = adv_pb.ADVSignedDeviceIdentity.FromString(identity_node.content)
+            first = prekey_copies[0].content
+            assert isinstance(first, bytes)
+            identity = PreKeySignalMessage.parse(first).identity_key
+            verify_device_identity(signed, identity)
+        except Exception as e:
+            return f"device identity does not verify: {e}"
+        primary = await self.client.device.signal.get_identity(
+            address_of(source.sender.with_device(0))
+        )
+        if primary is not None and raw_public(primary) != raw_public(signed.account_signature_key):
+            return "device identity was signed by another account key"
+        return ""
 
     async def _deliver(
         self, node: Node, source: ev.MessageSource, msg_id: str, message: e2e.Message

@@ -341,3 +341,22 @@ async def test_unlinked_from_the_phone(db: Database, testnet: TestNetServer, adm
         assert not await db.fetchval("SELECT COUNT(*) FROM whatsapp_device WHERE paired")
     finally:
         await alice.disconnect()
+
+
+async def test_forged_device_identity_is_rejected(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        # Bob's first message to us is a prekey message carrying his device identity; the
+        # server damages that identity in transit.
+        await admin.call("POST", f"/accounts/{ALICE}/devices/1/tamper-identity-next")
+        mark = log.mark()
+        msg_id = await bob.send_text(ALICE_JID, "who am I")
+        bad = await log.wait(ev.UndecryptableMessage, lambda u: u.id == msg_id, after=mark)
+        assert "device identity" in bad.error
+        assert not [m for m in log.of_type(ev.Message) if m.id == msg_id]
+    finally:
+        await alice.disconnect()
