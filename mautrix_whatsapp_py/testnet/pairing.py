@@ -7,21 +7,13 @@ records the device and asks the companion to reconnect and log in.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hashlib
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from ..whatsapp import pair_code
 from ..whatsapp.adv import ADVError, phone_sign_companion, verify_device_signature
 from ..whatsapp.binary import Node
 from ..whatsapp.proto import wa_adv_pb2 as adv_pb
@@ -200,13 +192,9 @@ class Pairing:
         if conn is None or conn.link_code is None:
             raise PairingError("no companion is waiting for a pairing code for this number")
         state = conn.link_code
-        wrapped = state.companion_wrapped
-        key = await _code_key(code.replace("-", "").upper(), wrapped[:32])
-        state.companion_ephemeral = _ctr(key, wrapped[32:48], wrapped[48:80])
+        state.companion_ephemeral = await pair_code.unwrap_public_key(code, state.companion_wrapped)
         state.phone_ephemeral = KeyPair.generate()
-        salt, iv = os.urandom(32), os.urandom(16)
-        our_key = await _code_key(code.replace("-", "").upper(), salt)
-        wrapped_ours = salt + iv + _ctr(our_key, iv, state.phone_ephemeral.public[1:])
+        wrapped_ours = await pair_code.wrap_public_key(code, state.phone_ephemeral)
         hello = Node(
             "link_code_companion_reg",
             {"stage": "primary_hello"},
@@ -225,37 +213,28 @@ class Pairing:
     def _finish_code(self, conn: Connection, state: LinkCode, reg: Node) -> bytes:
         phone_sim = self.network.phones[state.phone]
         assert state.phone_ephemeral is not None and state.companion_ephemeral is not None
-        bundle = _child_bytes(reg, "link_code_pairing_wrapped_key_bundle")
+        sealed = _child_bytes(reg, "link_code_pairing_wrapped_key_bundle")
         companion_identity = _child_bytes(reg, "companion_identity_public")
         shared = state.phone_ephemeral.agree(state.companion_ephemeral)
-        key = HKDF(SHA256(), 32, salt=bundle[:32], info=BUNDLE_INFO).derive(shared)
         try:
-            plain = AESGCM(key).decrypt(bundle[32:44], bundle[44:], b"")
-        except InvalidTag:
-            # A mistyped code gives the two sides different ephemeral keys; this is where it shows.
+            bundle = pair_code.open_bundle(shared, sealed)
+        except pair_code.PairCodeError as e:
             conn.link_code = None
-            raise IQError(400, "pairing code did not match") from None
+            raise IQError(400, str(e)) from None
         reg_identity = conn.registration.identity_key[1:] if conn.registration else b""
         if (
-            plain[:32] != companion_identity
+            bundle.companion_identity != companion_identity
             or companion_identity != reg_identity
-            or plain[32:64] != phone_sim.key.public[1:]
+            or bundle.primary_identity != phone_sim.key.public[1:]
         ):
             raise IQError(400, "key bundle does not match the devices")
-        identity_shared = phone_sim.key.agree(companion_identity)
-        secret_input = shared + identity_shared + plain[64:96]
-        return HKDF(SHA256(), 32, salt=None, info=b"adv_secret").derive(secret_input)
+        return pair_code.adv_secret(shared, phone_sim.key.agree(companion_identity), bundle.random)
 
     async def _link_logged(self, conn: Connection, phone: str, adv_secret: bytes) -> None:
         try:
             await self._link(conn, phone, adv_secret)
         except PairingError as e:
             log.warning("code pairing for %s failed: %s", phone, e)
-
-
-BUNDLE_INFO = b"link_code_pairing_key_bundle_encryption_key"
-#: PBKDF2 rounds the pairing code is stretched with (2 << 16).
-CODE_ROUNDS = 2 << 16
 
 
 @dataclass(slots=True)
@@ -267,17 +246,6 @@ class LinkCode:
     ref: bytes
     companion_ephemeral: bytes | None = None
     phone_ephemeral: KeyPair | None = None
-
-
-async def _code_key(code: str, salt: bytes) -> bytes:
-    return await asyncio.to_thread(
-        hashlib.pbkdf2_hmac, "sha256", code.encode(), salt, CODE_ROUNDS, 32
-    )
-
-
-def _ctr(key: bytes, iv: bytes, data: bytes) -> bytes:
-    cipher = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
-    return cipher.update(data) + cipher.finalize()
 
 
 def _child_bytes(node: Node, tag: str) -> bytes:

@@ -17,12 +17,8 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from . import events as ev
+from . import pair_code
 from .adv import ADVError, companion_accept
 from .binary import Node
 from .proto import wa_client_payload_pb2 as payload_pb
@@ -35,9 +31,6 @@ log = logging.getLogger(__name__)
 
 FIRST_QR_TIMEOUT = 60.0
 NEXT_QR_TIMEOUT = 20.0
-CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
-CODE_ROUNDS = 2 << 16
-BUNDLE_INFO = b"link_code_pairing_key_bundle_encryption_key"
 
 
 class Pairing:
@@ -174,12 +167,10 @@ class Pairing:
             raise RuntimeError("this device is already paired")
         await self.ready.wait()
         self._phone = f"{phone}@s.whatsapp.net"
-        code = "".join(CODE_ALPHABET[b % 32] for b in os.urandom(8))
+        code = pair_code.new_code()
         ephemeral = KeyPair.generate()
         self._code, self._code_ephemeral = code, ephemeral
-        salt, iv = os.urandom(32), os.urandom(16)
-        key = await _code_key(code, salt)
-        wrapped = salt + iv + _ctr(key, iv, ephemeral.public[1:])
+        wrapped = await pair_code.wrap_public_key(code, ephemeral)
         await client.query(
             Node(
                 "iq",
@@ -221,23 +212,19 @@ class Pairing:
         ref = _bytes(reg, "link_code_pairing_ref")
         primary_identity = _bytes(reg, "primary_identity_pub")
         wrapped = _bytes(reg, "link_code_pairing_wrapped_primary_ephemeral_pub")
-        if len(wrapped) != 80 or len(primary_identity) != 32:
+        if len(primary_identity) != 32:
             await client.dispatch(ev.PairError("malformed primary hello"))
             return
-        key = await _code_key(self._code, wrapped[:32])
-        primary_ephemeral = _ctr(key, wrapped[32:48], wrapped[48:80])
+        try:
+            primary_ephemeral = await pair_code.unwrap_public_key(self._code, wrapped)
+        except pair_code.PairCodeError as e:
+            await client.dispatch(ev.PairError(str(e)))
+            return
         shared = self._code_ephemeral.agree(primary_ephemeral)
-        random = os.urandom(32)
-        salt, iv = os.urandom(32), os.urandom(12)
-        bundle_key = HKDF(SHA256(), 32, salt=salt, info=BUNDLE_INFO).derive(shared)
         identity = client.device.identity
-        bundle = AESGCM(bundle_key).encrypt(
-            iv, identity.public[1:] + primary_identity + random, b""
-        )
-        identity_shared = identity.agree(primary_identity)
-        adv_secret = HKDF(SHA256(), 32, salt=None, info=b"adv_secret").derive(
-            shared + identity_shared + random
-        )
+        bundle = pair_code.KeyBundle(identity.public[1:], primary_identity, os.urandom(32))
+        sealed = pair_code.seal_bundle(shared, bundle)
+        adv_secret = pair_code.adv_secret(shared, identity.agree(primary_identity), bundle.random)
         # The ADV secret now comes from the exchange; pair-success is checked against it.
         client.device.adv_secret = adv_secret
         await client.device.db.execute(
@@ -254,7 +241,7 @@ class Pairing:
                         "link_code_companion_reg",
                         {"jid": self._phone_jid(), "stage": "companion_finish"},
                         [
-                            Node("link_code_pairing_wrapped_key_bundle", {}, salt + iv + bundle),
+                            Node("link_code_pairing_wrapped_key_bundle", {}, sealed),
                             Node("companion_identity_public", {}, identity.public[1:]),
                             Node("link_code_pairing_ref", {}, ref),
                         ],
@@ -265,17 +252,6 @@ class Pairing:
 
     def _phone_jid(self) -> str:
         return self._phone or ""
-
-
-async def _code_key(code: str, salt: bytes) -> bytes:
-    return await asyncio.to_thread(
-        hashlib.pbkdf2_hmac, "sha256", code.encode(), salt, CODE_ROUNDS, 32
-    )
-
-
-def _ctr(key: bytes, iv: bytes, data: bytes) -> bytes:
-    cipher = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
-    return cipher.update(data) + cipher.finalize()
 
 
 def _bytes(node: Node, tag: str) -> bytes:
