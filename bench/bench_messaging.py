@@ -28,7 +28,7 @@ from mautrix_whatsapp_py.whatsapp import events as ev
 from mautrix_whatsapp_py.whatsapp.binary import JID
 from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
 from tests.interop.baileys_client import BaileysClient
-from tests.testnet.conftest import Admin
+from tests.testnet.conftest import Admin, wait_not_buffering
 from tests.whatsapp.client.engine_helpers import pair_engine, text_of
 
 
@@ -68,10 +68,7 @@ async def _pair_baileys(
     qr = await client.wait_event("qr")
     await admin.link(phone, qr["qr"])
     await client.wait_event("connection", {"connection": "open"})
-    for _ in range(300):  # a new companion holds events until its first app state sync
-        if not await client.is_buffering():
-            break
-        await asyncio.sleep(0.1)
+    await wait_not_buffering(client)
     return client
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..whatsapp.binary import JID, Node
 from .groups import IQError, handle_group_iq
-from .storage import now
+from .storage import Device, now
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -141,14 +141,9 @@ async def _encrypt(network: Network, conn: Connection, iq: Node) -> list[Node]:
     raise IQError(400, "bad-request")
 
 
-async def _bundle(network: Network, jid: JID) -> Node:
-    phone = await network.resolve_user(jid)
-    device = await network.storage.get_device(phone, jid.device) if phone else None
-    if device is None:
-        return Node(
-            "user", {"jid": str(jid)}, [Node("error", {"code": "404", "text": "item-not-found"})]
-        )
-    children = [
+def _identity_nodes(device: Device) -> list[Node]:
+    """Registration id, key type, identity and signed prekey, as bundles and digests carry them."""
+    return [
         Node("registration", {}, device.registration_id.to_bytes(4, "big")),
         Node("type", {}, b"\x05"),
         Node("identity", {}, device.identity_key[1:]),
@@ -162,6 +157,16 @@ async def _bundle(network: Network, jid: JID) -> Node:
             ],
         ),
     ]
+
+
+async def _bundle(network: Network, jid: JID) -> Node:
+    phone = await network.resolve_user(jid)
+    device = await network.storage.get_device(phone, jid.device) if phone else None
+    if device is None:
+        return Node(
+            "user", {"jid": str(jid)}, [Node("error", {"code": "404", "text": "item-not-found"})]
+        )
+    children = _identity_nodes(device)
     prekey = await network.take_prekey(device.phone, device.device_id)
     if prekey is not None:
         children.append(
@@ -190,18 +195,7 @@ async def _digest(network: Network, phone: str, device_id: int) -> Node:
         "digest",
         {},
         [
-            Node("registration", {}, device.registration_id.to_bytes(4, "big")),
-            Node("type", {}, b"\x05"),
-            Node("identity", {}, device.identity_key[1:]),
-            Node(
-                "skey",
-                {},
-                [
-                    Node("id", {}, device.skey_id.to_bytes(3, "big")),
-                    Node("value", {}, device.skey_pub[1:]),
-                    Node("signature", {}, device.skey_sig),
-                ],
-            ),
+            *_identity_nodes(device),
             Node("list", {}, [Node("id", {}, int(r["key_id"]).to_bytes(3, "big")) for r in rows]),
             Node("hash", {}, digest.digest()),
         ],

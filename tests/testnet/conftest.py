@@ -3,6 +3,7 @@ and Baileys clients paired with simulated phones through that API."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,27 @@ class Admin:
         return await self.call("GET", f"/accounts/{phone}/messages")  # type: ignore[no-any-return]
 
 
+async def wait_not_buffering(client: BaileysClient) -> None:
+    """A new companion holds its events back until the phone's app state key and history have
+    arrived and it has synced; wait for that so that tests see live traffic."""
+    for _ in range(200):
+        if not await client.is_buffering():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("Baileys kept buffering events")
+
+
+async def phone_has(admin: Admin, phone: str, text: str, chat: str | None = None) -> None:
+    """Wait until the simulated phone of ``phone`` has decrypted ``text`` (in ``chat``)."""
+    inbox: list[dict[str, Any]] = []
+    for _ in range(100):
+        inbox = await admin.messages(phone)
+        if any(m["text"] == text and chat in (None, m["chat"]) for m in inbox):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"phone {phone} never got {text!r} in {chat}: {inbox}")
+
+
 @pytest.fixture
 async def testnet(tmp_path: Path) -> AsyncIterator[TestNetServer]:
     server = TestNetServer(tmp_path / "testnet")
@@ -88,14 +110,7 @@ async def pair_baileys(
         qr = await client.wait_event("qr", timeout=30)
         await admin.link(phone, qr["qr"])
         await client.wait_event("connection", {"connection": "open"}, timeout=30)
-        # A new companion holds its events back until the phone's app state key and history
-        # have arrived and it has synced; wait for that so tests see live traffic.
-        for _ in range(200):
-            if not await client.is_buffering():
-                break
-            import asyncio
-
-            await asyncio.sleep(0.1)
+        await wait_not_buffering(client)
         return client
 
     yield pair

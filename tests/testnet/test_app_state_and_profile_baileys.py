@@ -5,7 +5,6 @@ when linked later) and profile pictures (set by one account, fetched and downloa
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -19,8 +18,8 @@ from mautrix_whatsapp_py.testnet.server import TestNetServer
 from tests.interop.baileys_client import BaileysClient
 from tests.interop.node_peer import PeerError
 
-from .conftest import Admin, PairFn, requires_node
-from .test_server_behaviour import _link_companion, _wait_not_buffering
+from .conftest import Admin, PairFn, phone_has, requires_node, wait_not_buffering
+from .test_server_behaviour import _link_companion
 
 pytestmark = requires_node
 
@@ -47,14 +46,6 @@ async def _chat_update(
     return chat
 
 
-async def _phone_has(admin: Admin, phone: str, texts: set[str]) -> None:
-    for _ in range(100):
-        if texts <= {m["text"] for m in await admin.messages(phone)}:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"phone {phone} never got {texts}")
-
-
 # -- app state -----------------------------------------------------------------------------------
 
 
@@ -71,10 +62,10 @@ async def test_app_state_reaches_other_and_later_companions(
     after = await bob.last_seq()
     await a1.send_text(BOB_JID, "hi bob")
     await bob.wait_event("message", {"text": "hi bob"}, after=after)
-    await _phone_has(admin, ALICE, {"hi bob"})
+    await phone_has(admin, ALICE, "hi bob")
 
     a2 = await _link_companion(testnet, admin, ALICE, tmp_path / "alice-a2", companions)
-    await _wait_not_buffering(a2)
+    await wait_not_buffering(a2)
 
     # A1 mutes the chat (collection regular_high): A2 is told to resync and applies the patch.
     mute_end = int(time.time() * 1000) + 8 * 3600 * 1000
@@ -100,7 +91,7 @@ async def test_app_state_reaches_other_and_later_companions(
     # folded into the chat its history brought.
     a3 = await _link_companion(testnet, admin, ALICE, tmp_path / "alice-a3", companions)
     history = await a3.wait_event("history", timeout=30)
-    await _wait_not_buffering(a3)
+    await wait_not_buffering(a3)
     chats = {c["id"]: c for c in history["chatList"]}
     assert BOB_JID in chats, history["chatList"]
     assert chats[BOB_JID]["muteEndTime"] == later_end, chats[BOB_JID]

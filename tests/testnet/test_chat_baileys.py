@@ -13,22 +13,12 @@ from mautrix_whatsapp_py.testnet.server import TestNetServer
 from mautrix_whatsapp_py.whatsapp.media_crypto import MediaType, decrypt_media
 from tests.interop.baileys_client import BaileysClient
 
-from .conftest import Admin, PairFn, requires_node
+from .conftest import Admin, PairFn, phone_has, requires_node
 
 pytestmark = requires_node
 
 ALICE, BOB = "15550001", "15550002"
 ALICE_JID, BOB_JID = f"{ALICE}@s.whatsapp.net", f"{BOB}@s.whatsapp.net"
-
-
-async def _phone_got(admin: Admin, phone: str, text: str, chat: str) -> None:
-    """Wait until the simulated phone of ``phone`` has decrypted ``text`` in ``chat``."""
-    for _ in range(100):
-        inbox = await admin.messages(phone)
-        if any(m["text"] == text and m["chat"] == chat for m in inbox):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"phone {phone} never got {text!r} in {chat}: {inbox}")
 
 
 async def _pair_two(pair_baileys: PairFn) -> tuple[BaileysClient, BaileysClient]:
@@ -114,7 +104,7 @@ async def test_group_chat(pair_baileys: PairFn, admin: Admin) -> None:
     assert got["key"]["participant"] == BOB_JID
 
     # Alice's phone is a member too and decrypts the sender-key message.
-    await _phone_got(admin, ALICE, "hi from bob", gid)
+    await phone_has(admin, ALICE, "hi from bob", gid)
 
     # Metadata changes reach members as notifications.
     after_b = await bob.last_seq()

@@ -20,7 +20,7 @@ from mautrix_whatsapp_py.testnet.server import TestNetServer
 from tests.interop.baileys_client import BaileysClient
 from tests.interop.node_peer import AsyncNodePeer
 
-from .conftest import Admin, PairFn, requires_node
+from .conftest import Admin, PairFn, requires_node, wait_not_buffering
 
 ALICE, BOB = "15550101", "15550102"
 ALICE_JID, BOB_JID = f"{ALICE}@s.whatsapp.net", f"{BOB}@s.whatsapp.net"
@@ -46,14 +46,6 @@ async def _device_id(client: BaileysClient) -> int:
     me = await client.me()
     assert me is not None
     return int(me["id"].split("@")[0].split(":")[1])
-
-
-async def _wait_not_buffering(client: BaileysClient) -> None:
-    for _ in range(200):
-        if not await client.is_buffering():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("Baileys kept buffering events")
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -156,7 +148,7 @@ async def test_second_login_replaces_first(
         closed = await alice.wait_event("connection", {"connection": "close"}, after=after_first)
         assert closed["statusCode"] == 440, closed  # DisconnectReason.connectionReplaced
         await second.wait_event("connection", {"connection": "open"})
-        await _wait_not_buffering(second)
+        await wait_not_buffering(second)
         assert (await second.me() or {})["id"] == (await alice.me() or {})["id"]
         assert (await _device(admin, ALICE, device_id))["online"]
 
