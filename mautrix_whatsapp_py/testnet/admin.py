@@ -174,6 +174,14 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         net().faults.tamper_identity_next.add(key)
         return web.json_response({"tamper_identity_next": True})
 
+    async def stall(request: web.Request) -> web.Response:
+        key = (request.match_info["phone"], int(request.match_info["device"]))
+        conn = net().connections.get(key)
+        if conn is None:
+            return _error(404, "device is not connected")
+        conn.stalled = True
+        return web.json_response({"stalled": True})
+
     async def pause(request: web.Request) -> web.Response:
         net().faults.paused.add(request.match_info["phone"])
         return web.json_response({"paused": True})
@@ -212,6 +220,7 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         web.post("/accounts/{phone}/devices/{device}/take-prekeys", take_prekeys),
         web.post("/accounts/{phone}/devices/{device}/corrupt-next", corrupt_next),
         web.post("/accounts/{phone}/devices/{device}/tamper-identity-next", tamper_identity_next),
+        web.post("/accounts/{phone}/devices/{device}/stall", stall),
         web.post("/accounts/{phone}/pause", pause),
         web.post("/accounts/{phone}/resume", resume),
         web.get("/accounts/{phone}/messages", messages),

@@ -69,6 +69,8 @@ class Connection:
         self._tag = 0
         #: Queue entries already pushed on this connection; a new connection starts empty.
         self.sent_seqs: set[int] = set()
+        #: Fault injection: the link stays open but nothing passes in either direction.
+        self.stalled = False
         self.closed = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -86,6 +88,8 @@ class Connection:
     async def send(self, node: Node) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("-> %r %s", self, node)
+        if self.stalled:
+            return
         data = marshal(node, self.dict_version)
         async with self._send_lock:
             if self.sock.closed:

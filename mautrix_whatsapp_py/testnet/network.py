@@ -74,6 +74,7 @@ class Network:
         self.media_auth = ""
         self.pairing = Pairing(self)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.closing = False
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -92,14 +93,23 @@ class Network:
         return KeyPair.from_private(static), ca
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run ``coro`` in the background, keeping a reference until it ends."""
+        """Run ``coro`` in the background, keeping a reference until it ends. While shutting
+        down nothing new starts: what it would do is in the queues for the next start."""
+        if self.closing:
+            coro.close()
+            return
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def close(self) -> None:
+    async def close_connections(self) -> None:
+        """Refuse new background work and hang up on every client."""
+        self.closing = True
         for conn in list(self.connections.values()) + list(self.unregistered):
             await conn.close()
+
+    async def close(self) -> None:
+        await self.close_connections()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -117,14 +117,18 @@ class TestNetServer:
         await self.start()
 
     async def stop(self) -> None:
+        # Hang up first, then let the handlers finish, then stop background work: a handler
+        # still running could otherwise start work after the storage is closed.
         if self.network is not None:
-            await self.network.close()
+            await self.network.close_connections()
         if self._media_proxy is not None:
             await self._media_proxy.stop()
             self._media_proxy = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        if self.network is not None:
+            await self.network.close()
         if self.storage is not None:
             await self.storage.close()
             self.storage = None
@@ -160,6 +164,8 @@ class TestNetServer:
         network = self.network
         assert network is not None
         key = conn.key
+        if conn.stalled:
+            return  # a half-dead link: what the client sends goes nowhere
         if node.tag == "iq":
             await handle_iq(network, conn, node)
             return

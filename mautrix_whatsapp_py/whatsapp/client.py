@@ -82,6 +82,8 @@ class Client:
         self.noise_root_key = noise_root_key
         self.dict_version = dict_version
         self.auto_reconnect = auto_reconnect
+        self.keepalive_interval = KEEPALIVE_INTERVAL
+        self.keepalive_timeout = KEEPALIVE_TIMEOUT
         self.pairing = Pairing(self)
         self.receiver = Receiver(self)
         self.sender = Sender(self)
@@ -284,13 +286,13 @@ class Client:
     async def _keepalive(self) -> None:
         failures = 0
         while True:
-            await asyncio.sleep(KEEPALIVE_INTERVAL)
+            await asyncio.sleep(self.keepalive_interval)
             if not self.logged_in.is_set():
                 continue
             try:
                 await self.query(
                     Node("iq", {"to": SERVER_JID, "type": "get", "xmlns": "w:p"}, [Node("ping")]),
-                    timeout=KEEPALIVE_TIMEOUT,
+                    timeout=self.keepalive_timeout,
                 )
                 failures = 0
             except (TimeoutError, NotConnectedError, IQError):

@@ -81,10 +81,13 @@ async def new_client(
 
 
 async def pair_engine(
-    db: Database, testnet: TestNetServer, admin: Any, phone: str
+    db: Database, testnet: TestNetServer, admin: Any, phone: str, **settings: Any
 ) -> tuple[Client, EventLog]:
-    """A Client on ``db``, linked to ``phone``'s account by scanning its QR code, connected."""
+    """A Client on ``db``, linked to ``phone``'s account by scanning its QR code, connected.
+    ``settings`` are set as client attributes before it connects."""
     client, log = await new_client(db, testnet)
+    for name, value in settings.items():
+        setattr(client, name, value)
     await client.connect()
     qr = await log.wait(ev.QRCode)
     await admin.link(phone, qr.code)

@@ -360,3 +360,25 @@ async def test_forged_device_identity_is_rejected(
         assert not [m for m in log.of_type(ev.Message) if m.id == msg_id]
     finally:
         await alice.disconnect()
+
+
+async def test_keepalive_notices_a_dead_link(
+    db: Database, testnet: TestNetServer, admin: Admin
+) -> None:
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(
+        db, testnet, admin, ALICE, keepalive_interval=0.2, keepalive_timeout=0.3
+    )
+    try:
+        # The link goes silent without closing; pings go unanswered, and the engine reconnects.
+        mark = log.mark()
+        await admin.call("POST", f"/accounts/{ALICE}/devices/1/stall")
+        await admin.send(ALICE, ALICE_JID, "sent while the link was dead")
+        dropped = await log.wait(ev.Disconnected, after=mark)
+        assert dropped.will_reconnect
+        await log.wait(ev.Connected, after=mark)
+        await log.wait(
+            ev.Message, lambda m: text_of(m) == "sent while the link was dead", after=mark
+        )
+    finally:
+        await alice.disconnect()
