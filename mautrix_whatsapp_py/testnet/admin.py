@@ -182,6 +182,13 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         conn.stalled = True
         return web.json_response({"stalled": True})
 
+    async def reinstall(request: web.Request) -> web.Response:
+        phone = net().phones.get(request.match_info["phone"])
+        if phone is None:
+            return _error(404, "no such account")
+        await phone.reinstall()
+        return web.json_response({"reinstalled": True})
+
     async def pause(request: web.Request) -> web.Response:
         net().faults.paused.add(request.match_info["phone"])
         return web.json_response({"paused": True})
@@ -221,6 +228,7 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         web.post("/accounts/{phone}/devices/{device}/corrupt-next", corrupt_next),
         web.post("/accounts/{phone}/devices/{device}/tamper-identity-next", tamper_identity_next),
         web.post("/accounts/{phone}/devices/{device}/stall", stall),
+        web.post("/accounts/{phone}/reinstall", reinstall),
         web.post("/accounts/{phone}/pause", pause),
         web.post("/accounts/{phone}/resume", resume),
         web.get("/accounts/{phone}/messages", messages),

@@ -105,6 +105,24 @@ class Phone:
             self.phone, 0, [(p.key_id, p.key_pair.public) for p in prekeys]
         )
 
+    async def reinstall(self) -> None:
+        """The phone is wiped and registered again: new identity (so new account key), new
+        prekeys, every companion unlinked, and everyone told the identity changed."""
+        network = self.network
+        for device in await network.storage.devices_of(self.phone):
+            if device.device_id:
+                await network.unlink(self.phone, device.device_id)
+        await self.store.delete_account()
+        await network.storage.remove_device(self.phone, 0)
+        self.store = await SQLSignalStore.create(network.storage.db, self.account.jid)
+        self.key = await self.store.get_identity_key_pair()
+        self.sent.clear()
+        await self._ensure_device_row()
+        note = network.notification("encrypt", self.jid, [Node("identity", {})])
+        for account in await network.storage.list_accounts():
+            if account.phone != self.phone:
+                await network.deliver_to_user(account.phone, note)
+
     def signed_key_index_list(self, valid: list[int]) -> bytes:
         return sign_key_index_list(self.key, self.raw_id, now(), max(valid, default=0), valid)
 

@@ -493,7 +493,11 @@ class Client:
             elif kind == "encrypt" and node.child("identity") is not None:
                 sender = node.attr_jid("from")
                 if sender is not None:
-                    await self.dispatch(ev.IdentityChange(sender))
+                    # Sessions with the old identity are useless now: the next message to this
+                    # user starts fresh ones from new bundles instead of waiting for a retry.
+                    await self.device.signal.delete_all_sessions(sender.signal_address_user())
+                    self.device_lists.invalidate(sender)
+                    await self.dispatch(ev.IdentityChange(sender.to_non_ad(), implicit=False))
             elif kind == "devices":
                 user = node.attr_jid("from")
                 if user is not None:

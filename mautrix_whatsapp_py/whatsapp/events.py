@@ -133,7 +133,9 @@ class ChatState(Event):
 
 @dataclass(slots=True)
 class IdentityChange(Event):
-    """A contact's device has a new identity key (reinstall); the session was replaced."""
+    """A contact has a new identity key (reinstalled WhatsApp). ``implicit`` is false when the
+    server announced it (our sessions with that user are dropped), true when a message under
+    the new identity showed it (the session was replaced)."""
 
     jid: JID
     implicit: bool = True

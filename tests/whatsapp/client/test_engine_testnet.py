@@ -12,7 +12,7 @@ from mautrix_whatsapp_py.whatsapp import events as ev
 from mautrix_whatsapp_py.whatsapp.binary import JID
 from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
 from tests.interop.baileys_client import BaileysClient
-from tests.testnet.conftest import Admin, PairFn, requires_node
+from tests.testnet.conftest import Admin, PairFn, phone_has, requires_node
 
 from .engine_helpers import pair_engine, text_of
 
@@ -380,5 +380,32 @@ async def test_keepalive_notices_a_dead_link(
         await log.wait(
             ev.Message, lambda m: text_of(m) == "sent while the link was dead", after=mark
         )
+    finally:
+        await alice.disconnect()
+
+
+async def test_contact_reinstall_is_an_identity_change(
+    db: Database, testnet: TestNetServer, admin: Admin
+) -> None:
+    await admin.create_account(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        mark = log.mark()
+        await admin.send(BOB, ALICE_JID, "before")
+        await log.wait(ev.Message, lambda m: text_of(m) == "before", after=mark)
+        # Bob wipes his phone and the server announces his new identity.
+        await admin.call("POST", f"/accounts/{BOB}/reinstall")
+        announced = await log.wait(ev.IdentityChange, lambda c: c.jid.user == BOB, after=mark)
+        assert not announced.implicit
+        # Our old session is gone: what we send now starts a session with the new identity
+        # (seen, and reported, in Bob's new bundle) and the new install can read it.
+        mark = log.mark()
+        await alice.send_text(JID.parse(BOB_JID), "welcome back")
+        changed = await log.wait(ev.IdentityChange, after=mark)
+        assert changed.jid.user == BOB and changed.implicit
+        await phone_has(admin, BOB, "welcome back")
+        await admin.send(BOB, ALICE_JID, "after")
+        await log.wait(ev.Message, lambda m: text_of(m) == "after", after=mark)
     finally:
         await alice.disconnect()
