@@ -61,7 +61,10 @@ async def route_message(network: Network, sender: tuple[str, int], node: Node) -
         group = await network.storage.get_group(str(to))
         if group is None or phone not in group.members:
             return Node("ack", {"class": "message", "id": msg_id, "from": str(to), "error": "403"})
+        # In announcement mode only admins may post; a retry copy to one device still passes.
         only = node.attr_jid("participant")
+        if group.announce and not group.members[phone] and only is None:
+            return Node("ack", {"class": "message", "id": msg_id, "from": str(to), "error": "403"})
         for member in group.members:
             for device in await network.storage.devices_of(member):
                 key = (member, device.device_id)

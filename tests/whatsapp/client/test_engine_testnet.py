@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from mautrix_whatsapp_py.testnet.server import TestNetServer
 from mautrix_whatsapp_py.whatsapp import events as ev
 from mautrix_whatsapp_py.whatsapp.binary import JID
@@ -407,5 +409,24 @@ async def test_contact_reinstall_is_an_identity_change(
         await phone_has(admin, BOB, "welcome back")
         await admin.send(BOB, ALICE_JID, "after")
         await log.wait(ev.Message, lambda m: text_of(m) == "after", after=mark)
+    finally:
+        await alice.disconnect()
+
+
+async def test_announcement_group_refuses_members(
+    db: Database, testnet: TestNetServer, admin: Admin, pair_baileys: PairFn
+) -> None:
+    from mautrix_whatsapp_py.whatsapp.send import SendError
+
+    bob = await pair_baileys(BOB, "Bob")
+    await admin.create_account(ALICE, "Alice")
+    alice, _ = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        group = await bob.group_create("announcements", [ALICE_JID])
+        gid = JID.parse(group["id"])
+        await alice.send_text(gid, "allowed while open")
+        await bob.group_setting_update(group["id"], "announcement")
+        with pytest.raises(SendError, match="403"):
+            await alice.send_text(gid, "refused: only admins post")
     finally:
         await alice.disconnect()
