@@ -189,6 +189,16 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         await phone.reinstall()
         return web.json_response({"reinstalled": True})
 
+    async def garbage(request: web.Request) -> web.Response:
+        """Send the device a frame that decrypts fine but is no valid stanza."""
+        conn = net().connections.get(
+            (request.match_info["phone"], int(request.match_info["device"]))
+        )
+        if conn is None:
+            return _error(404, "device is not connected")
+        await conn.sock.send_frame(b"\x00\xf8\xff" + secrets.token_bytes(32))
+        return web.json_response({"sent": True})
+
     async def pause(request: web.Request) -> web.Response:
         net().faults.paused.add(request.match_info["phone"])
         return web.json_response({"paused": True})
@@ -229,6 +239,7 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         web.post("/accounts/{phone}/devices/{device}/tamper-identity-next", tamper_identity_next),
         web.post("/accounts/{phone}/devices/{device}/stall", stall),
         web.post("/accounts/{phone}/reinstall", reinstall),
+        web.post("/accounts/{phone}/devices/{device}/garbage", garbage),
         web.post("/accounts/{phone}/pause", pause),
         web.post("/accounts/{phone}/resume", resume),
         web.get("/accounts/{phone}/messages", messages),

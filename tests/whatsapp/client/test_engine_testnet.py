@@ -430,3 +430,18 @@ async def test_announcement_group_refuses_members(
             await alice.send_text(gid, "refused: only admins post")
     finally:
         await alice.disconnect()
+
+
+async def test_malformed_stanza_is_skipped(
+    db: Database, testnet: TestNetServer, admin: Admin
+) -> None:
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        mark = log.mark()
+        await admin.call("POST", f"/accounts/{ALICE}/devices/1/garbage")
+        await admin.send(ALICE, ALICE_JID, "still here")
+        await log.wait(ev.Message, lambda m: text_of(m) == "still here", after=mark)
+        assert not [e for e in log.events[mark:] if isinstance(e, ev.Disconnected)]
+    finally:
+        await alice.disconnect()
