@@ -2,28 +2,30 @@
 
 Usage: ``python bench/bench_messaging.py [--messages N]``
 
-Two accounts, each with one linked companion, on a fresh test network. Alice's companion sends
-N text messages to Bob's, one after another as fast as the sender allows, and the clock stops
-when Bob's companion has received the last one. The same is done with two engine clients and
-with two Baileys 6.17 clients, against the same server, so the server's share is common to both
-and the ratio compares the clients (encrypt, send, receive, decrypt, ack, receipt).
+Two accounts, each with one linked companion, on a fresh test network running in its own
+process. Alice's companion sends N text messages to Bob's, one after another as fast as the
+sender allows, and the clock stops when Bob's companion has received the last one. The same is
+done with two engine clients (both in this process) and with two Baileys 6.17 clients (a Node
+process each), against the same server, so the server's share is common to both and the ratio
+compares the clients (encrypt, send, receive, decrypt, ack, receipt).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mautrix_whatsapp_py.testnet.server import TestNetServer
 from mautrix_whatsapp_py.whatsapp import events as ev
 from mautrix_whatsapp_py.whatsapp.binary import JID
 from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
@@ -32,7 +34,14 @@ from tests.testnet.conftest import Admin, wait_not_buffering
 from tests.whatsapp.client.engine_helpers import pair_engine, text_of
 
 
-async def bench_engine(server: TestNetServer, admin: Admin, tmp: Path, count: int) -> float:
+class ServerInfo:
+    """What the benchmarks need of a test network running in another process."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+
+async def bench_engine(server: ServerInfo, admin: Admin, tmp: Path, count: int) -> float:
     await admin.create_account("15551001", "Alice")
     await admin.create_account("15551002", "Bob")
     db_a = Database.create(f"sqlite:///{tmp / 'a.db'}")
@@ -58,9 +67,7 @@ async def bench_engine(server: TestNetServer, admin: Admin, tmp: Path, count: in
         await db_b.stop()
 
 
-async def _pair_baileys(
-    server: TestNetServer, admin: Admin, phone: str, tmp: Path
-) -> BaileysClient:
+async def _pair_baileys(server: ServerInfo, admin: Admin, phone: str, tmp: Path) -> BaileysClient:
     await admin.create_account(phone, phone)
     client = await BaileysClient.start(
         server.info["websocket_url"], tmp / f"baileys-{phone}", ca_cert=server.info["tls_cert"]
@@ -72,7 +79,7 @@ async def _pair_baileys(
     return client
 
 
-async def bench_baileys(server: TestNetServer, admin: Admin, tmp: Path, count: int) -> float:
+async def bench_baileys(server: ServerInfo, admin: Admin, tmp: Path, count: int) -> float:
     alice = await _pair_baileys(server, admin, "15552001", tmp)
     bob = await _pair_baileys(server, admin, "15552002", tmp)
     try:
@@ -97,15 +104,24 @@ async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        server = TestNetServer(tmp / "testnet")
-        await server.start()
+        data = tmp / "testnet"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mautrix_whatsapp_py.testnet", "--data", str(data),
+            "--log-level", "WARNING",
+        )  # fmt: skip
         try:
+            for _ in range(200):
+                if (data / "server.json").exists():
+                    break
+                await asyncio.sleep(0.05)
+            server = ServerInfo(json.loads((data / "server.json").read_text()))
             async with aiohttp.ClientSession() as session:
                 admin = Admin(session, server.info["admin_url"])
                 ours = await bench_engine(server, admin, tmp, args.messages)
                 theirs = await bench_baileys(server, admin, tmp, args.messages)
         finally:
-            await server.stop()
+            proc.terminate()
+            await proc.wait()
     print(f"{args.messages} sequential 1:1 texts, companion to companion, via the test network")
     print(f"{'':24}{'ours':>12}{'Baileys 6.17':>14}{'ratio':>8}")
     print(f"{'messages/s':24}{ours:>12.1f}{theirs:>14.1f}{ours / theirs:>7.2f}x")

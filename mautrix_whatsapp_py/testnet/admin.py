@@ -199,6 +199,11 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         await conn.sock.send_frame(b"\x00\xf8\xff" + secrets.token_bytes(32))
         return web.json_response({"sent": True})
 
+    async def lose_next_ack(request: web.Request) -> web.Response:
+        key = (request.match_info["phone"], int(request.match_info["device"]))
+        net().faults.lose_next_ack.add(key)
+        return web.json_response({"lose_next_ack": True})
+
     async def pause(request: web.Request) -> web.Response:
         net().faults.paused.add(request.match_info["phone"])
         return web.json_response({"paused": True})
@@ -240,6 +245,7 @@ def admin_routes(server: TestNetServer) -> list[web.RouteDef]:
         web.post("/accounts/{phone}/devices/{device}/stall", stall),
         web.post("/accounts/{phone}/reinstall", reinstall),
         web.post("/accounts/{phone}/devices/{device}/garbage", garbage),
+        web.post("/accounts/{phone}/devices/{device}/lose-next-ack", lose_next_ack),
         web.post("/accounts/{phone}/pause", pause),
         web.post("/accounts/{phone}/resume", resume),
         web.get("/accounts/{phone}/messages", messages),

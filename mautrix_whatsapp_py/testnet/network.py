@@ -47,6 +47,8 @@ class Faults:
     paused: set[str] = field(default_factory=set)  # phones whose delivery is held
     #: Devices whose next message arrives with its ciphertext damaged, as by a bad relay.
     corrupt_next: set[tuple[str, int]] = field(default_factory=set)
+    #: Devices whose next ack is lost on the way (what it acked stays queued).
+    lose_next_ack: set[tuple[str, int]] = field(default_factory=set)
     #: Devices whose next message carrying a device identity gets that identity damaged.
     tamper_identity_next: set[tuple[str, int]] = field(default_factory=set)
 
@@ -256,6 +258,9 @@ class Network:
     async def acked(self, conn: Connection, node: Node) -> None:
         key = conn.key
         if key is None:
+            return
+        if key in self.faults.lose_next_ack:
+            self.faults.lose_next_ack.discard(key)
             return
         await self.storage.dequeue(
             key[0],

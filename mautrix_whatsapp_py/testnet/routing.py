@@ -94,6 +94,8 @@ async def route_message(network: Network, sender: tuple[str, int], node: Node) -
             for d in await network.storage.devices_of(recipient_phone)
         ]
         targets += [(phone, d.device_id) for d in await network.storage.devices_of(phone)]
+        # A note to self lists the sender's devices twice; each gets one copy.
+        targets = list(dict.fromkeys(targets))
     for key in targets:
         if key == sender:
             continue

@@ -109,22 +109,28 @@ class Sender:
 
     # -- encryption ----------------------------------------------------------------------------
 
-    async def _ensure_sessions(self, devices: list[JID], force: bool = False) -> None:
+    async def _ensure_sessions(self, devices: list[JID], force: bool = False) -> set[JID]:
+        """Start sessions (from fetched bundles) with the devices that lack one; returns the
+        devices that have a session afterwards."""
         store = self.client.device.signal
-        missing = [
-            d
-            for d in devices
-            if force or not await SessionCipher(store, address_of(d)).has_session()
-        ]
+        ready: set[JID] = set()
+        missing: list[JID] = []
+        for device in devices:
+            if not force and await SessionCipher(store, address_of(device)).has_session():
+                ready.add(device)
+            else:
+                missing.append(device)
         if not missing:
-            return
+            return ready
         bundles = await fetch_bundles(self.client, missing)
         for jid, bundle in bundles.items():
             changed = await SessionCipher(store, address_of(jid)).process_bundle(bundle)
+            ready.add(jid)
             if changed:
                 from .events import IdentityChange
 
                 await self.client.dispatch(IdentityChange(jid.to_non_ad()))
+        return ready
 
     async def _encrypt(self, device: JID, plaintext: bytes) -> Node:
         result = await SessionCipher(self.client.device.signal, address_of(device)).encrypt(
@@ -136,13 +142,12 @@ class Sender:
         self, devices: list[JID], plaintext_for: dict[bool, bytes]
     ) -> tuple[list[Node], bool]:
         """``to`` nodes for ``devices``; ``plaintext_for[is_own_device]`` is what each gets."""
-        await self._ensure_sessions(devices)
+        ready = await self._ensure_sessions(devices)
         own_user = self.client.own_user.user
         nodes: list[Node] = []
         any_prekey = False
-        store = self.client.device.signal
         for device in devices:
-            if not await SessionCipher(store, address_of(device)).has_session():
+            if device not in ready:
                 log.warning("no session with %s (no prekey bundle); skipping it", device)
                 continue
             enc = await self._encrypt(device, plaintext_for[device.user == own_user])

@@ -153,14 +153,27 @@ class DeviceStore:
 
     # -- decrypted event buffer -----------------------------------------------------------------
 
-    async def buffered_plaintext(self, ciphertext_hash: bytes) -> bytes | None:
-        value = await self.db.fetchval(
+    async def buffered_plaintext(self, ciphertext_hash: bytes) -> tuple[bool, bytes | None]:
+        """Whether a copy with this hash was decrypted before, and its plaintext if it has not
+        been handled yet (handled copies keep only their hash)."""
+        row = await self.db.fetchrow(
             "SELECT plaintext FROM whatsapp_event_buffer WHERE our_jid = $1 "
             "AND ciphertext_hash = $2",
             self.row_jid,
             ciphertext_hash,
         )
-        return bytes(value) if value is not None else None
+        if row is None:
+            return False, None
+        return True, bytes(row["plaintext"]) if row["plaintext"] is not None else None
+
+    async def mark_handled(self, ciphertext_hashes: list[bytes]) -> None:
+        """The events of these copies were delivered: forget the plaintexts, keep the hashes
+        so that a redelivery is recognised and dropped."""
+        await self.db.executemany(
+            "UPDATE whatsapp_event_buffer SET plaintext = NULL "
+            "WHERE our_jid = $1 AND ciphertext_hash = $2",
+            [(self.row_jid, h) for h in ciphertext_hashes],
+        )
 
     async def buffer_plaintext(self, ciphertext_hash: bytes, plaintext: bytes) -> None:
         await self.db.execute(

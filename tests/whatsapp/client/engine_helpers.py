@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from mautrix_whatsapp_py.testnet.server import TestNetServer
 from mautrix_whatsapp_py.whatsapp import events as ev
 from mautrix_whatsapp_py.whatsapp.client import Client
 from mautrix_whatsapp_py.whatsapp.store.device_store import DeviceStore
@@ -16,6 +15,13 @@ from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
 from mautrix_whatsapp_py.whatsapp.store.upgrade import upgrade_table
 
 E = TypeVar("E", bound=ev.Event)
+
+
+class TestNetwork(Protocol):
+    """A running test network (in this process or another): its ``server.json`` contents."""
+
+    @property
+    def info(self) -> dict[str, Any]: ...
 
 
 class EventLog:
@@ -66,7 +72,7 @@ def text_of(event: ev.Message) -> str | None:
 
 
 async def new_client(
-    db: Database, testnet: TestNetServer, device: DeviceStore | None = None
+    db: Database, testnet: TestNetwork, device: DeviceStore | None = None
 ) -> tuple[Client, EventLog]:
     await upgrade_table.upgrade(db)
     device = device or await DeviceStore.load_or_new(db)
@@ -81,7 +87,7 @@ async def new_client(
 
 
 async def pair_engine(
-    db: Database, testnet: TestNetServer, admin: Any, phone: str, **settings: Any
+    db: Database, testnet: TestNetwork, admin: Any, phone: str, **settings: Any
 ) -> tuple[Client, EventLog]:
     """A Client on ``db``, linked to ``phone``'s account by scanning its QR code, connected.
     ``settings`` are set as client attributes before it connects."""

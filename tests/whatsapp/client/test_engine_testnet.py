@@ -445,3 +445,45 @@ async def test_malformed_stanza_is_skipped(
         assert not [e for e in log.events[mark:] if isinstance(e, ev.Disconnected)]
     finally:
         await alice.disconnect()
+
+
+async def _queued(admin: Admin, phone: str, device_id: int = 1) -> int:
+    return int({d["device_id"]: d["queued"] for d in await admin.devices(phone)}[device_id])
+
+
+async def _wait_queue_empty(admin: Admin, testnet: TestNetServer, phone: str) -> None:
+    for _ in range(100):
+        if await _queued(admin, phone) == 0:
+            return
+        await asyncio.sleep(0.1)
+    assert testnet.storage is not None
+    left = [(q.cls, q.stanza_id) for q in await testnet.storage.queued(phone, 1)]
+    raise AssertionError(f"{phone}'s companion never acked everything queued for it: {left}")
+
+
+async def test_redelivered_message_is_delivered_once(
+    db: Database, testnet: TestNetServer, admin: Admin
+) -> None:
+    await admin.create_account(ALICE, "Alice")
+    alice, log = await pair_engine(db, testnet, admin, ALICE)
+    try:
+        # Our ack of the next message is lost, so the server sends it again after a reconnect;
+        # its keys are used up by then, and it was handled: no second event, but an ack.
+        await _wait_queue_empty(admin, testnet, ALICE)
+        await admin.call("POST", f"/accounts/{ALICE}/devices/1/lose-next-ack")
+        mark = log.mark()
+        await admin.send(ALICE, ALICE_JID, "exactly once")
+        await log.wait(ev.Message, lambda m: text_of(m) == "exactly once", after=mark)
+        assert testnet.network is not None
+        for _ in range(100):  # the ack goes out after the handlers; wait until it was lost
+            if not testnet.network.faults.lose_next_ack:
+                break
+            await asyncio.sleep(0.05)
+        assert await _queued(admin, ALICE) == 1
+        await admin.call("POST", f"/accounts/{ALICE}/devices/1/drop")
+        await log.wait(ev.Connected, after=mark)
+        await _wait_queue_empty(admin, testnet, ALICE)
+        assert [text_of(m) for m in log.of_type(ev.Message)].count("exactly once") == 1
+        assert not log.of_type(ev.UndecryptableMessage)
+    finally:
+        await alice.disconnect()
