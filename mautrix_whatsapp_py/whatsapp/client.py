@@ -27,6 +27,9 @@ import aiohttp
 
 from . import events as ev
 from .binary import JID, DecodeError, Node, marshal, unmarshal
+from .binary.jid import DEFAULT_USER_SERVER, GROUP_SERVER
+from .errors import IQError, NotConnectedError
+from .prekeys import ensure_prekeys
 from .proto import wa_client_payload_pb2 as payload_pb
 from .proto import wa_e2e_pb2 as e2e
 from .send import SendResult
@@ -37,27 +40,13 @@ from .store.device_store import DeviceStore
 
 log = logging.getLogger(__name__)
 
-SERVER_JID = "s.whatsapp.net"
+SERVER_JID = DEFAULT_USER_SERVER
 KEEPALIVE_INTERVAL = 20.0
 KEEPALIVE_TIMEOUT = 15.0
 QUERY_TIMEOUT = 60.0
 MAX_BACKOFF = 60.0
 
 EventHandler = Callable[[ev.Event], Awaitable[None] | None]
-
-
-class IQError(Exception):
-    """The server answered a query with an error."""
-
-    def __init__(self, code: int, text: str, node: Node) -> None:
-        super().__init__(f"{code} {text}")
-        self.code = code
-        self.text = text
-        self.node = node
-
-
-class NotConnectedError(RuntimeError):
-    """There is no logged-in connection to send on."""
 
 
 class Client:
@@ -414,7 +403,7 @@ class Client:
             "type": "read",
             "t": str(now()),
         }
-        if chat.server == "g.us" and sender is not None:
+        if chat.server == GROUP_SERVER and sender is not None:
             attrs["participant"] = str(sender)
         rest = [Node("list", {}, [Node("item", {"id": i}) for i in ids[1:]])] if ids[1:] else None
         await self.send_node(Node("receipt", attrs, rest))
@@ -460,8 +449,6 @@ class Client:
             await self.receiver.handle_presence(node)
 
     async def _on_success(self, node: Node) -> None:
-        from .prekeys import ensure_prekeys
-
         lid = node.attr_str("lid")
         if lid and lid != self.device.lid:
             self.device.lid = lid
@@ -484,8 +471,6 @@ class Client:
             )
 
     async def _on_notification(self, node: Node) -> None:
-        from .prekeys import ensure_prekeys
-
         kind = node.attr_str("type")
         try:
             if kind == "encrypt" and node.child("count") is not None:

@@ -226,12 +226,7 @@ class Pairing:
         sealed = pair_code.seal_bundle(shared, bundle)
         adv_secret = pair_code.adv_secret(shared, identity.agree(primary_identity), bundle.random)
         # The ADV secret now comes from the exchange; pair-success is checked against it.
-        client.device.adv_secret = adv_secret
-        await client.device.db.execute(
-            "UPDATE whatsapp_device SET adv_secret = $2 WHERE jid = $1",
-            client.device.row_jid,
-            adv_secret,
-        )
+        await client.device.set_adv_secret(adv_secret)
         await client.query(
             Node(
                 "iq",
@@ -239,7 +234,7 @@ class Pairing:
                 [
                     Node(
                         "link_code_companion_reg",
-                        {"jid": self._phone_jid(), "stage": "companion_finish"},
+                        {"jid": self._phone or "", "stage": "companion_finish"},
                         [
                             Node("link_code_pairing_wrapped_key_bundle", {}, sealed),
                             Node("companion_identity_public", {}, identity.public[1:]),
@@ -249,9 +244,6 @@ class Pairing:
                 ],
             )
         )
-
-    def _phone_jid(self) -> str:
-        return self._phone or ""
 
 
 def _bytes(node: Node, tag: str) -> bytes:

@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from .binary import JID, Node
+from .errors import IQError, NotConnectedError
 from .signal.keys import PreKeyBundle
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ async def server_prekey_count(client: Client) -> int:
 
 async def ensure_prekeys(client: Client) -> None:
     """Upload a batch of one-time prekeys if the server is (nearly) out of ours."""
-    from .client import IQError, NotConnectedError
-
     try:
         if await server_prekey_count(client) > MIN_PREKEYS:
             return

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from . import events as ev
 from .adv import verify_device_identity
 from .binary import JID, Node
+from .binary.jid import GROUP_SERVER
+from .errors import NotConnectedError
 from .proto import wa_adv_pb2 as adv_pb
 from .proto import wa_e2e_pb2 as e2e
 from .send import address_of
@@ -32,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GROUP_SERVER = "g.us"
 MAX_RETRIES = 5
 
 
@@ -228,8 +229,6 @@ class Receiver:
                 attrs["type"] = "sender"
                 attrs["to"] = str(source.sender)
                 attrs["recipient"] = str(source.chat)
-        from .client import NotConnectedError
-
         with contextlib.suppress(NotConnectedError):
             await self.client.send_node(Node("receipt", attrs))
 
@@ -249,8 +248,6 @@ class Receiver:
             Node("retry", {"count": str(count), "id": msg_id, "t": node.attr_str("t"), "v": "1"}),
             Node("registration", {}, device.registration_id.to_bytes(4, "big")),
         ]
-        from .client import NotConnectedError
-
         with contextlib.suppress(NotConnectedError):
             await self.client.send_node(Node("receipt", attrs, children))
 

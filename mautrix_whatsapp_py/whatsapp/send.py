@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .binary import JID, Node
+from .binary.jid import GROUP_SERVER
+from .events import IdentityChange
 from .prekeys import fetch_bundles
 from .proto import wa_e2e_pb2 as e2e
 from .signal.address import ProtocolAddress, SenderKeyName
@@ -33,7 +35,6 @@ log = logging.getLogger(__name__)
 
 ACK_TIMEOUT = 30.0
 RECENT_LIMIT = 1000
-GROUP_SERVER = "g.us"
 
 
 class SendError(Exception):
@@ -127,8 +128,6 @@ class Sender:
             changed = await SessionCipher(store, address_of(jid)).process_bundle(bundle)
             ready.add(jid)
             if changed:
-                from .events import IdentityChange
-
                 await self.client.dispatch(IdentityChange(jid.to_non_ad()))
         return ready
 

@@ -141,6 +141,13 @@ class DeviceStore:
         self.signal.our_jid = new_jid
         self.lid, self.platform, self.account, self.paired = lid, platform, account, True
 
+    async def set_adv_secret(self, secret: bytes) -> None:
+        """Pairing by code derives the ADV secret instead of showing ours in a QR code."""
+        await self.db.execute(
+            "UPDATE whatsapp_device SET adv_secret = $2 WHERE jid = $1", self.row_jid, secret
+        )
+        self.adv_secret = secret
+
     async def set_push_name(self, name: str) -> None:
         await self.db.execute(
             "UPDATE whatsapp_device SET push_name = $2 WHERE jid = $1", self.row_jid, name
