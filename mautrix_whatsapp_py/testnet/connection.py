@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SERVER = "s.whatsapp.net"
 #: Seconds a client gets to hang up after a stream error before the server closes on it.
 STREAM_ERROR_GRACE = 2.0
 

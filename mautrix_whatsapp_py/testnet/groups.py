@@ -8,12 +8,12 @@ import secrets
 from typing import TYPE_CHECKING
 
 from ..whatsapp.binary import Node
+from ..whatsapp.binary.jid import DEFAULT_USER_SERVER as USER_SERVER
+from ..whatsapp.binary.jid import GROUP_SERVER
 from .storage import Group, now
 
 if TYPE_CHECKING:
     from .network import Network
-
-USER_SERVER = "s.whatsapp.net"
 
 
 class IQError(Exception):
@@ -79,7 +79,7 @@ async def handle_group_iq(network: Network, phone: str, iq: Node) -> list[Node]:
     op = iq.children[0]
     actor = f"{phone}@{USER_SERVER}"
 
-    if to == "g.us" or to == "@g.us":
+    if to in (GROUP_SERVER, "@" + GROUP_SERVER):
         if op.tag == "create":
             members = {phone: "superadmin"}
             for p in _phones(network, op):

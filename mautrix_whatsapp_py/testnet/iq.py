@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ..whatsapp.binary import JID, Node
+from ..whatsapp.binary.jid import DEFAULT_USER_SERVER as USER_SERVER
+from ..whatsapp.signal.wire import field_bytes, field_int
 from .groups import IQError, handle_group_iq
 from .storage import Device, now
 
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-USER_SERVER = "s.whatsapp.net"
 APP_STATE_COLLECTIONS = (
     "critical_block",
     "critical_unblock_low",
@@ -366,8 +367,7 @@ async def _app_state(network: Network, conn: Connection, iq: Node) -> list[Node]
                 current += 1
                 # Stamp the version into the opaque patch: a protobuf field appended to a
                 # message overrides an earlier one, so no parsing is needed.
-                version_field = b"\x08" + _varint(current)
-                stamped = _bytes(patch) + b"\x0a" + _varint(len(version_field)) + version_field
+                stamped = _bytes(patch) + field_bytes(1, field_int(1, current))
                 await network.storage.add_app_state_patch(phone, name, current, stamped)
             out.append(
                 Node("collection", {"name": name, "version": str(current), "type": "result"})
@@ -385,18 +385,6 @@ async def _app_state(network: Network, conn: Connection, iq: Node) -> list[Node]
         )
         out.append(Node("collection", {"name": name, "version": str(current)}, children))
     return [Node("sync", {}, out)]
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 # -- companion devices ---------------------------------------------------------------------------

@@ -14,10 +14,11 @@ import logging
 import os
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..whatsapp.binary import JID, Node, marshal, unmarshal
+from ..whatsapp.binary.jid import DEFAULT_USER_SERVER as USER_SERVER
+from ..whatsapp.binary.jid import HIDDEN_USER_SERVER as LID_SERVER
 from ..whatsapp.signal.keys import KeyPair
 from ..whatsapp.socket import errors as socket_errors
 from ..whatsapp.socket.handshake import CertificateAuthority
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-USER_SERVER = "s.whatsapp.net"
-GROUP_SERVER = "g.us"
-LID_SERVER = "lid"
 #: Stanzas a device must ack, by tag; the ack's ``class`` is the tag.
 ACKED_TAGS = frozenset({"message", "receipt", "notification"})
 #: Below this many one-time prekeys left, the device is told to upload more.
@@ -56,14 +54,12 @@ class Faults:
 class Network:
     """Shared state of one running test network."""
 
-    def __init__(
-        self, storage: Storage, static_key: KeyPair, ca: CertificateAuthority, media_url: str = ""
-    ) -> None:
+    def __init__(self, storage: Storage, static_key: KeyPair, ca: CertificateAuthority) -> None:
         self.storage = storage
         self.static_key = static_key
         self.ca = ca
         self.cert_chain = ca.cert_chain(static_key.public[1:])
-        self.media_url = media_url
+        self.media_url = ""
         self.media_host = ""
         self.connections: dict[tuple[str, int], Connection] = {}
         self.unregistered: set[Connection] = set()
@@ -117,10 +113,6 @@ class Network:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- identities ------------------------------------------------------------------------
-
-    @staticmethod
-    def device_jid(phone: str, device_id: int) -> str:
-        return f"{phone}:{device_id}@{USER_SERVER}" if device_id else f"{phone}@{USER_SERVER}"
 
     async def resolve_user(self, jid: JID) -> str | None:
         """The phone number an address points at, for phone-number and LID addresses."""
@@ -311,7 +303,7 @@ class Network:
         account = await self.storage.get_account(phone)
         if account is None:
             return
-        jid = self.device_jid(phone, device.device_id)
+        jid = device.jid
         child = Node(
             "remove" if removed else "add",
             {"device_hash": "2:" + os.urandom(6).hex()},
@@ -325,8 +317,8 @@ class Network:
             await self.deliver_to_user(other, note)
 
     async def contacts_of(self, phone: str) -> set[str]:
-        """Accounts that share a group with ``phone``, plus ``phone`` itself and every account
-        (the test network is small, so device changes simply go to everyone)."""
+        """Who hears about ``phone``'s device changes: every account, ``phone`` included (the
+        real server tells contacts only; on a small test network everyone is one)."""
         return {a.phone for a in await self.storage.list_accounts()}
 
 
@@ -341,7 +333,3 @@ def _corrupted(node: Node, tag: str = "enc") -> Node:
             child = Node(tag, dict(child.attrs), bytes(damaged))
         children.append(child)
     return Node(node.tag, dict(node.attrs), children)
-
-
-def data_paths(data_dir: Path) -> dict[str, Path]:
-    return {"media": data_dir / "media", "tls": data_dir / "tls"}

@@ -21,7 +21,7 @@ from ..whatsapp.signal.keys import KeyPair
 from ..whatsapp.socket import errors as socket_errors
 from .connection import Connection
 from .groups import IQError
-from .storage import Device, now
+from .storage import Device, device_jid, now
 
 if TYPE_CHECKING:
     from .network import Network
@@ -89,7 +89,7 @@ class Pairing:
         identity_hmac = phone_sign_companion(
             phone_sim.key, reg.identity_key, adv_secret, phone_sim.raw_id, key_index, now()
         )
-        jid = network.device_jid(phone, device_id)
+        jid = device_jid(phone, device_id)
         success = Node(
             "iq",
             {"from": "s.whatsapp.net", "type": "set", "xmlns": "md"},

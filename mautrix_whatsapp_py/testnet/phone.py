@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 
 from ..whatsapp.adv import sign_key_index_list
 from ..whatsapp.binary import JID, Node, unmarshal
-from ..whatsapp.media_crypto import MediaType, encrypt_media
+from ..whatsapp.binary.jid import GROUP_SERVER
+from ..whatsapp.media_crypto import MediaType, encrypt_media_async
 from ..whatsapp.proto import wa_e2e_pb2 as e2e
+from ..whatsapp.send import new_message_id
 from ..whatsapp.signal.address import ProtocolAddress, SenderKeyName
 from ..whatsapp.signal.cipher import SessionCipher
 from ..whatsapp.signal.group import GroupCipher, GroupSessionBuilder
-from ..whatsapp.signal.keys import KeyPair, PreKeyBundle
+from ..whatsapp.signal.keys import KeyPair, PreKeyBundle, generate_signed_prekey
 from ..whatsapp.signal.padding import pad, unpad
 from ..whatsapp.signal.wire import SenderKeyDistributionMessage
 from ..whatsapp.store.signal_store import SQLSignalStore
@@ -33,12 +35,6 @@ if TYPE_CHECKING:
     from .network import Network
 
 log = logging.getLogger(__name__)
-
-USER_SERVER = "s.whatsapp.net"
-
-
-def new_message_id() -> str:
-    return "3EB0" + os.urandom(8).hex().upper()
 
 
 class Phone:
@@ -60,7 +56,7 @@ class Phone:
 
     @property
     def jid(self) -> str:
-        return f"{self.phone}@{USER_SERVER}"
+        return self.account.jid
 
     @property
     def raw_id(self) -> int:
@@ -76,8 +72,6 @@ class Phone:
         return phone
 
     async def _ensure_device_row(self) -> None:
-        from ..whatsapp.signal.keys import generate_signed_prekey
-
         if await self.network.storage.get_device(self.phone, 0) is not None:
             return
         identity = await self.store.get_identity_key_pair()
@@ -159,7 +153,7 @@ class Phone:
         participants: list[Node] = []
         children: list[Node] = []
         own = [d for d in await self.network.storage.devices_of(self.phone) if d.device_id]
-        if chat.server == "g.us":
+        if chat.server == GROUP_SERVER:
             group = await self.network.storage.get_group(str(chat))
             if group is None:
                 raise ValueError(f"no group {to}")
@@ -258,7 +252,9 @@ class Phone:
         )
         await self.send_to_companion(device, e2e.Message(protocol_message=share))
         history = await self._history()
-        blob = encrypt_media(zlib.compress(history.SerializeToString()), MediaType.HISTORY)
+        blob = await encrypt_media_async(
+            zlib.compress(history.SerializeToString()), MediaType.HISTORY
+        )
         direct_path = await self.network.media.store_blob(blob.blob, MediaType.HISTORY.upload_path)
         notification = e2e.Message.ProtocolMessage(
             type=e2e.Message.ProtocolMessage.HISTORY_SYNC_NOTIFICATION,
@@ -292,7 +288,7 @@ class Phone:
                 message=message,
                 message_timestamp=item["t"],
             )
-            if chat.endswith("@g.us") and not from_me:
+            if JID.parse(chat).server == GROUP_SERVER and not from_me:
                 info.participant = item["sender"]
                 info.key.participant = item["sender"]
             conv.messages.add(message=info, msg_order_id=order)
@@ -324,7 +320,7 @@ class Phone:
                     item.stanza_id,
                     item.sender,
                     item.participant,
-                    unmarshal(item.stanza).attr_str("type"),
+                    item.kind,
                 )
 
     async def receive(self, node: Node) -> None:
@@ -387,7 +383,7 @@ class Phone:
                     "id": msg_id,
                     "to": str(chat),
                     "type": "retry",
-                    **({"participant": str(sender)} if chat.server == "g.us" else {}),
+                    **({"participant": str(sender)} if chat.server == GROUP_SERVER else {}),
                 },
                 [
                     Node("retry", {"count": "1", "id": msg_id, "t": node.attr_str("t"), "v": "1"}),
@@ -402,9 +398,9 @@ class Phone:
             return
         receipt_attrs = {
             "id": msg_id,
-            "to": str(chat.to_non_ad()) if chat.server != "g.us" else str(chat),
+            "to": str(chat.to_non_ad()) if chat.server != GROUP_SERVER else str(chat),
         }
-        if chat.server == "g.us":
+        if chat.server == GROUP_SERVER:
             receipt_attrs["participant"] = str(sender.to_non_ad())
         if sender.user != self.phone:
             await route_receipt(self.network, (self.phone, 0), Node("receipt", receipt_attrs))
@@ -434,8 +430,9 @@ class Phone:
                 )
             ).SerializeToString()
         enc = await self._enc(phone, device, plaintext, fresh=True)
-        attrs = {"to": chat if chat.endswith("@g.us") else device.jid, "id": msg_id, "type": "text"}
-        if chat.endswith("@g.us"):
+        in_group = JID.parse(chat).server == GROUP_SERVER
+        attrs = {"to": chat if in_group else device.jid, "id": msg_id, "type": "text"}
+        if in_group:
             attrs["participant"] = device.jid
         elif phone == self.phone:
             attrs["recipient"] = chat

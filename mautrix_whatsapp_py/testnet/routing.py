@@ -11,15 +11,14 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..whatsapp.binary import JID, Node
-from .storage import now
+from ..whatsapp.binary.jid import DEFAULT_USER_SERVER as USER_SERVER
+from ..whatsapp.binary.jid import GROUP_SERVER
+from .storage import device_jid, now
 
 if TYPE_CHECKING:
     from .network import Network
 
 log = logging.getLogger(__name__)
-
-USER_SERVER = "s.whatsapp.net"
-GROUP_SERVER = "g.us"
 
 
 def _device_key(jid: JID) -> tuple[str, int]:
@@ -46,7 +45,7 @@ async def route_message(network: Network, sender: tuple[str, int], node: Node) -
     if to is None or not msg_id:
         return Node("ack", {"class": "message", "id": msg_id, "error": "400"})
     phone, device_id = sender
-    sender_jid = network.device_jid(phone, device_id)
+    sender_jid = device_jid(phone, device_id)
     account = await network.storage.get_account(phone)
     push_name = account.push_name if account else ""
     copies = _individual_copies(node)
@@ -123,7 +122,7 @@ async def route_receipt(network: Network, sender: tuple[str, int], node: Node) -
         return Node("ack", ack_attrs)
     phone, device_id = sender
     reader = f"{phone}@{USER_SERVER}"
-    reader_device = network.device_jid(phone, device_id)
+    reader_device = device_jid(phone, device_id)
     participant = node.attr_jid("participant")
     is_group = to.server == GROUP_SERVER
     target = participant if is_group and participant is not None else to

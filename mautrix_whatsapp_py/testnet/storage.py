@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..whatsapp.binary.jid import DEFAULT_USER_SERVER, JID
 from ..whatsapp.store.sqldb import Database, Row
 from ..whatsapp.store.upgrade import UpgradeTable
 from ..whatsapp.store.upgrade import upgrade_table as engine_upgrade_table
@@ -114,6 +115,11 @@ testnet_upgrades.register_sql(
 )
 
 
+def device_jid(phone: str, device_id: int) -> str:
+    """The JID of one device of an account (the phone, device 0, has no device part)."""
+    return str(JID(phone, DEFAULT_USER_SERVER, device_id))
+
+
 def now() -> int:
     return int(time.time())
 
@@ -152,9 +158,7 @@ class Device:
 
     @property
     def jid(self) -> str:
-        if self.device_id:
-            return f"{self.phone}:{self.device_id}@s.whatsapp.net"
-        return f"{self.phone}@s.whatsapp.net"
+        return device_jid(self.phone, self.device_id)
 
 
 @dataclass(slots=True)
@@ -164,6 +168,7 @@ class QueuedStanza:
     stanza_id: str
     sender: str
     participant: str
+    kind: str
     stanza: bytes
 
 
@@ -425,7 +430,7 @@ class Storage:
 
     async def queued(self, phone: str, device_id: int) -> list[QueuedStanza]:
         rows = await self.db.fetch(
-            "SELECT seq, class, stanza_id, sender, participant, stanza FROM queue "
+            "SELECT seq, class, stanza_id, sender, participant, kind, stanza FROM queue "
             "WHERE phone = $1 AND device_id = $2 ORDER BY seq",
             phone,
             device_id,
@@ -437,6 +442,7 @@ class Storage:
                 r["stanza_id"],
                 r["sender"],
                 r["participant"],
+                r["kind"],
                 bytes(r["stanza"]),
             )
             for r in rows
