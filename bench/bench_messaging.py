@@ -30,7 +30,7 @@ from mautrix_whatsapp_py.whatsapp import events as ev
 from mautrix_whatsapp_py.whatsapp.binary import JID
 from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
 from tests.interop.baileys_client import BaileysClient
-from tests.testnet.conftest import Admin, wait_not_buffering
+from tests.testnet.conftest import Admin, link_baileys, wait_not_buffering
 from tests.whatsapp.client.engine_helpers import pair_engine, text_of
 
 
@@ -69,12 +69,7 @@ async def bench_engine(server: ServerInfo, admin: Admin, tmp: Path, count: int) 
 
 async def _pair_baileys(server: ServerInfo, admin: Admin, phone: str, tmp: Path) -> BaileysClient:
     await admin.create_account(phone, phone)
-    client = await BaileysClient.start(
-        server.info["websocket_url"], tmp / f"baileys-{phone}", ca_cert=server.info["tls_cert"]
-    )
-    qr = await client.wait_event("qr")
-    await admin.link(phone, qr["qr"])
-    await client.wait_event("connection", {"connection": "open"})
+    client = await link_baileys(server.info, admin, phone, tmp / f"baileys-{phone}")
     await wait_not_buffering(client)
     return client
 

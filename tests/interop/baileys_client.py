@@ -31,15 +31,18 @@ class BaileysClient:
         auth_dir: str | Path,
         *,
         ca_cert: str | Path | None = None,
+        env: dict[str, str] | None = None,
         name: str = "mwp-test",
     ) -> BaileysClient:
         """Connect to ``url`` (``ws://…/ws/chat``) keeping Baileys' auth files in ``auth_dir``.
 
         ``ca_cert`` is trusted in addition to the system roots, for media served over HTTPS with
-        a self-signed certificate.
+        a self-signed certificate; ``env`` adds to the Node process's environment.
         """
-        env = {"NODE_EXTRA_CA_CERTS": str(ca_cert)} if ca_cert is not None else None
-        peer = await AsyncNodePeer.start("baileys_client.js", env=env)
+        env = dict(env or {})
+        if ca_cert is not None:
+            env["NODE_EXTRA_CA_CERTS"] = str(ca_cert)
+        peer = await AsyncNodePeer.start("baileys_client.js", env=env or None)
         client = cls(peer)
         try:
             await peer.call("start", url=url, authDir=str(auth_dir), name=name)

@@ -89,30 +89,62 @@ async def admin(testnet: TestNetServer) -> AsyncIterator[Admin]:
         yield Admin(session, testnet.info["admin_url"])
 
 
+def baileys_env(info: dict[str, Any]) -> dict[str, str]:
+    """The environment a Baileys process needs on the test network: trust for its media
+    certificate, and its media proxy for the fetches Baileys insists on making from
+    ``mmg.whatsapp.net`` (history blobs); chat and our own media host stay direct."""
+    return {
+        "NODE_EXTRA_CA_CERTS": info["tls_cert"],
+        "HTTPS_PROXY": info["media_proxy_url"],
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+async def link_baileys(
+    info: dict[str, Any], admin: Admin, phone: str, auth_dir: str | Path
+) -> BaileysClient:
+    """Start a Baileys client and link it to ``phone``'s account by scanning its QR code."""
+    client = await BaileysClient.start(info["websocket_url"], auth_dir, env=baileys_env(info))
+    try:
+        qr = await client.wait_event("qr", timeout=30)
+        await admin.link(phone, qr["qr"])
+        await client.wait_event("connection", {"connection": "open"}, timeout=30)
+    except BaseException:
+        await client.close()
+        raise
+    return client
+
+
+LinkFn = Callable[[str], Awaitable[BaileysClient]]
 PairFn = Callable[[str, str], Awaitable[BaileysClient]]
 
 
 @pytest.fixture
-async def pair_baileys(
+async def link_companion(
     testnet: TestNetServer, admin: Admin, tmp_path: Path
-) -> AsyncIterator[PairFn]:
-    """Create an account and link a fresh Baileys client to it by scanning its QR code."""
+) -> AsyncIterator[LinkFn]:
+    """Link one more Baileys companion to an existing account; all are closed afterwards."""
     clients: list[BaileysClient] = []
+
+    async def link(phone: str) -> BaileysClient:
+        auth_dir = tmp_path / f"baileys-{phone}-{len(clients)}"
+        client = await link_baileys(testnet.info, admin, phone, auth_dir)
+        clients.append(client)
+        return client
+
+    yield link
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def pair_baileys(admin: Admin, link_companion: LinkFn) -> PairFn:
+    """Create an account and link a fresh Baileys client to it, ready for live traffic."""
 
     async def pair(phone: str, push_name: str) -> BaileysClient:
         await admin.create_account(phone, push_name)
-        client = await BaileysClient.start(
-            testnet.info["websocket_url"],
-            str(tmp_path / f"baileys-{phone}-{len(clients)}"),
-            ca_cert=testnet.info["tls_cert"],
-        )
-        clients.append(client)
-        qr = await client.wait_event("qr", timeout=30)
-        await admin.link(phone, qr["qr"])
-        await client.wait_event("connection", {"connection": "open"}, timeout=30)
+        client = await link_companion(phone)
         await wait_not_buffering(client)
         return client
 
-    yield pair
-    for client in clients:
-        await client.close()
+    return pair

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +17,12 @@ from mautrix_whatsapp_py.testnet.server import TestNetServer
 from tests.interop.baileys_client import BaileysClient
 from tests.interop.node_peer import PeerError
 
-from .conftest import Admin, PairFn, phone_has, requires_node, wait_not_buffering
-from .test_server_behaviour import _link_companion
+from .conftest import Admin, LinkFn, PairFn, phone_has, requires_node, wait_not_buffering
 
 pytestmark = requires_node
 
 ALICE, BOB = "15550201", "15550202"
 ALICE_JID, BOB_JID = f"{ALICE}@s.whatsapp.net", f"{BOB}@s.whatsapp.net"
-
-
-@pytest.fixture
-async def companions(testnet: TestNetServer) -> AsyncIterator[list[BaileysClient]]:
-    clients: list[BaileysClient] = []
-    yield clients
-    for client in clients:
-        await client.close()
 
 
 async def _chat_update(
@@ -54,7 +44,7 @@ async def test_app_state_reaches_other_and_later_companions(
     testnet: TestNetServer,
     admin: Admin,
     tmp_path: Path,
-    companions: list[BaileysClient],
+    link_companion: LinkFn,
 ) -> None:
     a1 = await pair_baileys(ALICE, "Alice")
     bob = await pair_baileys(BOB, "Bob")
@@ -64,7 +54,7 @@ async def test_app_state_reaches_other_and_later_companions(
     await bob.wait_event("message", {"text": "hi bob"}, after=after)
     await phone_has(admin, ALICE, "hi bob")
 
-    a2 = await _link_companion(testnet, admin, ALICE, tmp_path / "alice-a2", companions)
+    a2 = await link_companion(ALICE)
     await wait_not_buffering(a2)
 
     # A1 mutes the chat (collection regular_high): A2 is told to resync and applies the patch.
@@ -89,7 +79,7 @@ async def test_app_state_reaches_other_and_later_companions(
 
     # A third companion linked now gets all of it on its initial sync (patches from version 0),
     # folded into the chat its history brought.
-    a3 = await _link_companion(testnet, admin, ALICE, tmp_path / "alice-a3", companions)
+    a3 = await link_companion(ALICE)
     history = await a3.wait_event("history", timeout=30)
     await wait_not_buffering(a3)
     chats = {c["id"]: c for c in history["chatList"]}

@@ -9,18 +9,15 @@ import base64
 import json
 import shutil
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from mautrix_whatsapp_py.testnet.server import TestNetServer
 from tests.interop.baileys_client import BaileysClient
-from tests.interop.node_peer import AsyncNodePeer
 
-from .conftest import Admin, PairFn, requires_node, wait_not_buffering
+from .conftest import Admin, LinkFn, PairFn, baileys_env, requires_node, wait_not_buffering
 
 ALICE, BOB = "15550101", "15550102"
 ALICE_JID, BOB_JID = f"{ALICE}@s.whatsapp.net", f"{BOB}@s.whatsapp.net"
@@ -142,7 +139,7 @@ async def test_second_login_replaces_first(
     copy = tmp_path / "alice-copy"
     shutil.copytree(tmp_path / f"baileys-{ALICE}-0", copy)
     second = await BaileysClient.start(
-        testnet.info["websocket_url"], copy, ca_cert=testnet.info["tls_cert"]
+        testnet.info["websocket_url"], copy, env=baileys_env(testnet.info)
     )
     try:
         closed = await alice.wait_event("connection", {"connection": "close"}, after=after_first)
@@ -246,49 +243,12 @@ async def test_low_prekeys_make_the_client_upload_more(pair_baileys: PairFn, adm
 # -- history sync --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def companions(testnet: TestNetServer, tmp_path: Path) -> AsyncIterator[list[BaileysClient]]:
-    clients: list[BaileysClient] = []
-    yield clients
-    for client in clients:
-        await client.close()
-
-
-async def _link_companion(
-    testnet: TestNetServer,
-    admin: Admin,
-    phone: str,
-    auth_dir: Path,
-    clients: list[BaileysClient],
-) -> BaileysClient:
-    """Link one more Baileys companion to an existing account by scanning its QR code.
-
-    Baileys fetches the history blob from ``mmg.whatsapp.net`` itself, so this companion goes
-    through the test network's media proxy (chat and the media host itself stay direct).
-    """
-    env = {
-        "NODE_EXTRA_CA_CERTS": testnet.info["tls_cert"],
-        "HTTPS_PROXY": testnet.info["media_proxy_url"],
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-    client = BaileysClient(await AsyncNodePeer.start("baileys_client.js", env=env))
-    clients.append(client)
-    await client.peer.call(
-        "start", url=testnet.info["websocket_url"], authDir=str(auth_dir), name="mwp-test"
-    )
-    qr = await client.wait_event("qr", timeout=30)
-    await admin.link(phone, qr["qr"])
-    await client.wait_event("connection", {"connection": "open"}, timeout=30)
-    return client
-
-
 @requires_node
 async def test_new_companion_receives_history(
     pair_baileys: PairFn,
     testnet: TestNetServer,
     admin: Admin,
-    tmp_path: Path,
-    companions: list[BaileysClient],
+    link_companion: LinkFn,
 ) -> None:
     alice = await pair_baileys(ALICE, "Alice")
     bob = await pair_baileys(BOB, "Bob")
@@ -307,7 +267,7 @@ async def test_new_companion_receives_history(
             break
         await asyncio.sleep(0.1)
 
-    laptop = await _link_companion(testnet, admin, ALICE, tmp_path / "alice-laptop", companions)
+    laptop = await link_companion(ALICE)
     history = await laptop.wait_event("history", timeout=30)
     assert history["chats"] >= 1
     by_text = {m["text"]: m["key"] for m in history["messages"] if m["text"]}

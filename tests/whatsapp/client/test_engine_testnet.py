@@ -13,8 +13,7 @@ from mautrix_whatsapp_py.testnet.server import TestNetServer
 from mautrix_whatsapp_py.whatsapp import events as ev
 from mautrix_whatsapp_py.whatsapp.binary import JID
 from mautrix_whatsapp_py.whatsapp.store.sqldb import Database
-from tests.interop.baileys_client import BaileysClient
-from tests.testnet.conftest import Admin, PairFn, phone_has, requires_node
+from tests.testnet.conftest import Admin, PairFn, link_baileys, phone_has, requires_node
 
 from .engine_helpers import pair_engine, text_of
 
@@ -230,13 +229,8 @@ async def test_new_device_of_a_contact_gets_messages(
         await bob.wait_event("message", {"text": "before"})
         # Bob links a second companion; the device notification invalidates Alice's cache.
         mark = log.mark()
-        laptop = await BaileysClient.start(
-            testnet.info["websocket_url"], tmp_path / "bob-laptop", ca_cert=testnet.info["tls_cert"]
-        )
+        laptop = await link_baileys(testnet.info, admin, BOB, tmp_path / "bob-laptop")
         try:
-            qr = await laptop.wait_event("qr")
-            await admin.link(BOB, qr["qr"])
-            await laptop.wait_event("connection", {"connection": "open"})
             await log.wait(ev.DevicesChanged, lambda d: d.user.user == BOB, after=mark)
             await alice.send_text(JID.parse(BOB_JID), "after")
             got = await laptop.wait_event("message", {"text": "after"})
