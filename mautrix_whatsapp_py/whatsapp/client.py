@@ -179,6 +179,11 @@ class Client:
             except (socket_errors.SocketError, OSError, TimeoutError) as e:
                 reason = f"connection failed: {e}"
                 log.info("%s", reason)
+            except Exception as e:
+                # A bug or a database failure must not silently end the client: log it and
+                # reconnect as after any other failure.
+                reason = f"internal error: {type(e).__name__}: {e}"
+                log.exception("connection ended by an unexpected error")
             finally:
                 self._sock = None
                 self.logged_in.clear()
@@ -189,6 +194,8 @@ class Client:
                 self._pending.clear()
             if reason == "restart":
                 continue
+            if reason == "logged out":
+                await self._forget_device("logged out by the server")
             retry = self.auto_reconnect and not self._stopping and reason not in _TERMINAL
             await self.dispatch(ev.Disconnected(reason, retry))
             if not retry:
@@ -302,8 +309,9 @@ class Client:
         elif code == "401" or (
             conflict is not None and conflict.attr_str("type") == "device_removed"
         ):
+            # The keys are deleted in _run once the stanza worker has stopped: deleting them
+            # while it is still decrypting would race its database transactions.
             self._end_reason = "logged out"
-            await self._forget_device("logged out by the server")
         else:
             self._end_reason = f"{node.tag} {code}".strip()
 
