@@ -86,6 +86,10 @@ async def new_client(
     return client, log
 
 
+#: A connected client and the log of its events.
+Engine = tuple[Client, EventLog]
+
+
 async def pair_engine(
     db: Database, testnet: TestNetwork, admin: Any, phone: str, **settings: Any
 ) -> tuple[Client, EventLog]:
