@@ -66,8 +66,9 @@ class Connection:
         self._send_lock = asyncio.Lock()
         self._pending: dict[str, asyncio.Future[Node]] = {}
         self._tag = 0
-        #: Queue entries already pushed on this connection; a new connection starts empty.
-        self.sent_seqs: set[int] = set()
+        #: The queue is pushed in order, so everything up to this sequence number has been sent
+        #: on this connection; a new connection starts from the beginning.
+        self.pushed_seq = 0
         #: Fault injection: the link stays open but nothing passes in either direction.
         self.stalled = False
         self.closed = asyncio.Event()

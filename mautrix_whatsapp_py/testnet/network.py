@@ -221,12 +221,9 @@ class Network:
             return
         lock = self._flush_locks.setdefault((phone, device_id), asyncio.Lock())
         async with lock:
-            sent = conn.sent_seqs
             count = 0
             if phone not in self.faults.paused:
-                for item in await self.storage.queued(phone, device_id):
-                    if item.seq in sent:
-                        continue
+                for item in await self.storage.queued(phone, device_id, conn.pushed_seq):
                     node = unmarshal(item.stanza)
                     if initial:
                         node.attrs["offline"] = "1"
@@ -234,7 +231,7 @@ class Network:
                         await conn.send(node)
                     except socket_errors.SocketError:
                         return
-                    sent.add(item.seq)
+                    conn.pushed_seq = item.seq
                     count += 1
             if initial:
                 try:

@@ -428,12 +428,14 @@ class Storage:
             )
             return int(await self.db.fetchval("SELECT last_insert_rowid()"))
 
-    async def queued(self, phone: str, device_id: int) -> list[QueuedStanza]:
+    async def queued(self, phone: str, device_id: int, after: int = 0) -> list[QueuedStanza]:
+        """A device's queue in order, from the entry after sequence number ``after``."""
         rows = await self.db.fetch(
             "SELECT seq, class, stanza_id, sender, participant, kind, stanza FROM queue "
-            "WHERE phone = $1 AND device_id = $2 ORDER BY seq",
+            "WHERE phone = $1 AND device_id = $2 AND seq > $3 ORDER BY seq",
             phone,
             device_id,
+            after,
         )
         return [
             QueuedStanza(
